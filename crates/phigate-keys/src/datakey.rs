@@ -50,6 +50,11 @@ impl DataKey {
         Ok(Self::from_raw(Zeroizing::new(arr)))
     }
 
+    /// The expanded AES-GCM key, for other constructions in this crate.
+    pub(crate) fn cipher(&self) -> &Aes256Gcm {
+        &self.cipher
+    }
+
     /// The raw key bytes, for a provider to wrap. Keep the borrow short.
     pub fn expose_raw(&self) -> &[u8; 32] {
         &self.raw

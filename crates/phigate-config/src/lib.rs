@@ -1,0 +1,179 @@
+//! phigate's configuration, in two stages (as ripgrep and linkerd do):
+//!
+//! 1. [`raw`]: exactly what the operator wrote, TOML mirrored one-to-one
+//!    (`deny_unknown_fields`, so a typo is an error, not a silently ignored
+//!    setting), then `PHIGATE_*` environment overrides from [`env`].
+//! 2. [`Config`]: validated, typed values (socket addresses, durations,
+//!    enums). Nothing downstream re-parses strings.
+//!
+//! Every failure is a [`ConfigError`] naming the key (or environment
+//! variable) and the reason, never a panic. Secure defaults throughout; the
+//! only way to weaken one is a setting named `insecure_*`.
+#![warn(missing_docs)]
+
+pub mod env;
+pub mod raw;
+mod secret;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use env::{EnvSource, MapEnv};
+pub use secret::Secret;
+
+/// A configuration problem, located precisely enough to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a value of the wrong shape.
+    #[error("{origin}: key `{key}`: {reason}")]
+    Invalid {
+        /// The file name or environment variable.
+        origin: String,
+        /// Dotted key path (`server.listen`), or `(document)`.
+        key: String,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+}
+
+/// Fully validated configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where phigate keeps its database, keys (local provider), certificates.
+    pub data_dir: PathBuf,
+    /// The HTTPS server.
+    pub server: ServerConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Customer-managed keys.
+    pub keys: KeysConfig,
+}
+
+/// HTTPS server settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Oldest TLS version accepted (1.2 or 1.3; never lower).
+    pub tls_min_version: TlsVersion,
+    /// PEM certificate chain; `None` means a self-signed certificate in the data dir.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// How long in-flight requests get to finish on shutdown.
+    pub shutdown_grace: Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// TLS protocol floor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3.
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LogConfig {
+    /// `tracing` filter directive, e.g. `info` or `phigate=debug,info`.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// One JSON object per line (the default: for log shippers).
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+/// Key-provider settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeysConfig {
+    /// Which provider holds the key-encryption keys.
+    pub provider: KeyProviderConfig,
+    /// How long an unwrapped data key may be reused before asking the provider again.
+    pub cache_max_age: Duration,
+}
+
+/// One of the key providers, with its settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum KeyProviderConfig {
+    /// A local key file (the embedded default).
+    LocalFile {
+        /// Path of the key file (mode 0600).
+        path: PathBuf,
+    },
+    /// A PKCS#11 HSM.
+    Pkcs11 {
+        /// The PKCS#11 module (shared library).
+        module: PathBuf,
+        /// Token label.
+        token: String,
+        /// User PIN.
+        pin: Secret,
+        /// Label prefix of the KEK objects.
+        key_label: String,
+    },
+    /// AWS KMS or a KMS-compatible endpoint.
+    AwsKms {
+        /// Endpoint URL (`https://kms.<region>.amazonaws.com`).
+        endpoint: String,
+        /// AWS region.
+        region: String,
+        /// Access key id.
+        access_key_id: String,
+        /// Secret access key.
+        secret_access_key: Secret,
+        /// Optional session token.
+        session_token: Option<Secret>,
+        /// Alias prefix of the KEK versions (`alias/<prefix>-v<N>`).
+        alias_prefix: String,
+    },
+}
+
+impl Config {
+    /// Loads `file` (if given), applies environment overrides, validates.
+    pub fn load(file: Option<&Path>, env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let (mut raw, origin) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+                (raw::RawConfig::parse(&text, &path.display().to_string())?, path.display().to_string())
+            }
+            None => (raw::RawConfig::default(), "defaults".to_string()),
+        };
+        env::apply_overrides(&mut raw, env)?;
+        validate::validate(raw, &origin)
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("phigate.db")
+    }
+}

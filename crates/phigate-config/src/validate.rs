@@ -1,0 +1,121 @@
+//! Raw → typed: defaults, parsing, cross-field checks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::raw::RawConfig;
+use crate::{
+    Config, ConfigError, KeyProviderConfig, KeysConfig, LogConfig, LogFormat, Secret, ServerConfig, TlsVersion,
+};
+
+/// Default listen address: loopback only, so a fresh install is not exposed.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "phigate-data";
+
+pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigError> {
+    let bad = |key: &str, reason: String| ConfigError::Invalid { origin: origin.to_string(), key: key.to_string(), reason };
+
+    let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.to_string()));
+    if data_dir.as_os_str().is_empty() {
+        return Err(bad("data_dir", "must not be empty".into()));
+    }
+
+    let s = raw.server;
+    let listen_text = s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+        bad("server.listen", format!("{listen_text:?} is not an IP:PORT address (example: 127.0.0.1:8443)"))
+    })?;
+    let tls_min_version = match s.tls_min_version.as_deref().map(str::trim) {
+        None | Some("1.2") => TlsVersion::Tls12,
+        Some("1.3") => TlsVersion::Tls13,
+        Some(other) => {
+            return Err(bad(
+                "server.tls_min_version",
+                format!("{other:?} is not supported; use \"1.2\" or \"1.3\" (older TLS is never accepted)"),
+            ));
+        }
+    };
+    let (tls_cert, tls_key) = match (s.tls_cert, s.tls_key) {
+        (Some(c), Some(k)) => (Some(PathBuf::from(c)), Some(PathBuf::from(k))),
+        (None, None) => (None, None),
+        (Some(_), None) => return Err(bad("server.tls_key", "required when server.tls_cert is set".into())),
+        (None, Some(_)) => return Err(bad("server.tls_cert", "required when server.tls_key is set".into())),
+    };
+    let grace = s.shutdown_grace_secs.unwrap_or(30);
+    if grace > 3600 {
+        return Err(bad("server.shutdown_grace_secs", format!("{grace} is above the maximum of 3600")));
+    }
+    let max_body = s.max_body_bytes.unwrap_or(8 * 1024 * 1024);
+    if max_body == 0 || max_body > 1 << 30 {
+        return Err(bad("server.max_body_bytes", format!("{max_body} must be between 1 and 1073741824")));
+    }
+
+    let level = raw.log.level.unwrap_or_else(|| "info".to_string());
+    if level.trim().is_empty() {
+        return Err(bad("log.level", "must not be empty (example: \"info\")".into()));
+    }
+    let format = match raw.log.format.as_deref().map(str::trim) {
+        None | Some("json") => LogFormat::Json,
+        Some("text") => LogFormat::Text,
+        Some(other) => return Err(bad("log.format", format!("{other:?} is not \"json\" or \"text\""))),
+    };
+
+    let k = raw.keys;
+    let cache_secs = k.cache_max_age_secs.unwrap_or(300);
+    if cache_secs > 3600 {
+        return Err(bad("keys.cache_max_age_secs", format!("{cache_secs} is above the maximum of 3600")));
+    }
+    let required = |key: &'static str, value: Option<String>, provider: &str| {
+        value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            bad(key, format!("required when keys.provider = \"{provider}\""))
+        })
+    };
+    let provider = match k.provider.as_deref().map(str::trim).unwrap_or("local-file") {
+        "local-file" => KeyProviderConfig::LocalFile {
+            path: k.local_file.path.map(PathBuf::from).unwrap_or_else(|| data_dir.join("keys").join("kek.json")),
+        },
+        "pkcs11" => KeyProviderConfig::Pkcs11 {
+            module: PathBuf::from(required("keys.pkcs11.module", k.pkcs11.module, "pkcs11")?),
+            token: required("keys.pkcs11.token", k.pkcs11.token, "pkcs11")?,
+            pin: Secret::new(required("keys.pkcs11.pin", k.pkcs11.pin, "pkcs11")?),
+            key_label: k.pkcs11.key_label.unwrap_or_else(|| "phigate-kek".to_string()),
+        },
+        "aws-kms" => {
+            let region = required("keys.aws_kms.region", k.aws_kms.region, "aws-kms")?;
+            KeyProviderConfig::AwsKms {
+                endpoint: k.aws_kms.endpoint.unwrap_or_else(|| format!("https://kms.{region}.amazonaws.com")),
+                access_key_id: required("keys.aws_kms.access_key_id", k.aws_kms.access_key_id, "aws-kms")?,
+                secret_access_key: Secret::new(required(
+                    "keys.aws_kms.secret_access_key",
+                    k.aws_kms.secret_access_key,
+                    "aws-kms",
+                )?),
+                session_token: k.aws_kms.session_token.map(Secret::new),
+                alias_prefix: k.aws_kms.alias_prefix.unwrap_or_else(|| "phigate-kek".to_string()),
+                region,
+            }
+        }
+        other => {
+            return Err(bad(
+                "keys.provider",
+                format!("{other:?} is not one of \"local-file\", \"pkcs11\", \"aws-kms\""),
+            ));
+        }
+    };
+
+    Ok(Config {
+        data_dir,
+        server: ServerConfig {
+            listen,
+            tls_min_version,
+            tls_cert,
+            tls_key,
+            shutdown_grace: Duration::from_secs(grace),
+            max_body_bytes: max_body as usize,
+        },
+        log: LogConfig { level, format },
+        keys: KeysConfig { provider, cache_max_age: Duration::from_secs(cache_secs) },
+    })
+}
