@@ -42,136 +42,82 @@ fn number(value: &str) -> Result<u64, String> {
     value.trim().parse().map_err(|_| format!("expected a whole number, got {value:?}"))
 }
 
-/// Every supported variable. Kept as a table so `docs/configuration.md` and
-/// this list can be checked against each other.
+/// Sets a text field of the raw configuration.
+macro_rules! text {
+    ($($field:ident).+) => {
+        |r: &mut RawConfig, v: String| {
+            r.$($field).+ = Some(v);
+            Ok(())
+        }
+    };
+}
+
+/// Sets a whole-number field of the raw configuration.
+macro_rules! number {
+    ($($field:ident).+) => {
+        |r: &mut RawConfig, v: String| {
+            r.$($field).+ = Some(number(&v)?);
+            Ok(())
+        }
+    };
+}
+
+/// Every supported variable, named after the key it overrides. Kept as a
+/// table so `phigate config env` and the docs list exactly these.
 const OVERRIDES: &[Override] = &[
-    Override { var: "PHIGATE_DATA_DIR", key: "data_dir", apply: |r, v| {
-            r.data_dir = Some(v);
-            Ok(())
-        } },
-    Override { var: "PHIGATE_LISTEN", key: "server.listen", apply: |r, v| {
-            r.server.listen = Some(v);
-            Ok(())
-        } },
-    Override {
-        var: "PHIGATE_TLS_MIN_VERSION",
-        key: "server.tls_min_version",
-        apply: |r, v| {
-            r.server.tls_min_version = Some(v);
-            Ok(())
-        },
-    },
-    Override { var: "PHIGATE_TLS_CERT", key: "server.tls_cert", apply: |r, v| {
-            r.server.tls_cert = Some(v);
-            Ok(())
-        } },
-    Override { var: "PHIGATE_TLS_KEY", key: "server.tls_key", apply: |r, v| {
-            r.server.tls_key = Some(v);
-            Ok(())
-        } },
+    Override { var: "PHIGATE_DATA_DIR", key: "data_dir", apply: text!(data_dir) },
+    Override { var: "PHIGATE_LISTEN", key: "server.listen", apply: text!(server.listen) },
+    Override { var: "PHIGATE_TLS_MIN_VERSION", key: "server.tls_min_version", apply: text!(server.tls_min_version) },
+    Override { var: "PHIGATE_TLS_CERT", key: "server.tls_cert", apply: text!(server.tls_cert) },
+    Override { var: "PHIGATE_TLS_KEY", key: "server.tls_key", apply: text!(server.tls_key) },
     Override {
         var: "PHIGATE_SHUTDOWN_GRACE_SECS",
         key: "server.shutdown_grace_secs",
-        apply: |r, v| {
-            r.server.shutdown_grace_secs = Some(number(&v)?);
-            Ok(())
-        },
+        apply: number!(server.shutdown_grace_secs),
     },
-    Override {
-        var: "PHIGATE_MAX_BODY_BYTES",
-        key: "server.max_body_bytes",
-        apply: |r, v| {
-            r.server.max_body_bytes = Some(number(&v)?);
-            Ok(())
-        },
-    },
-    Override { var: "PHIGATE_LOG_LEVEL", key: "log.level", apply: |r, v| {
-            r.log.level = Some(v);
-            Ok(())
-        } },
-    Override { var: "PHIGATE_LOG_FORMAT", key: "log.format", apply: |r, v| {
-            r.log.format = Some(v);
-            Ok(())
-        } },
-    Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: |r, v| {
-            r.keys.provider = Some(v);
-            Ok(())
-        } },
+    Override { var: "PHIGATE_MAX_BODY_BYTES", key: "server.max_body_bytes", apply: number!(server.max_body_bytes) },
+    Override { var: "PHIGATE_LOG_LEVEL", key: "log.level", apply: text!(log.level) },
+    Override { var: "PHIGATE_LOG_FORMAT", key: "log.format", apply: text!(log.format) },
+    Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: text!(keys.provider) },
     Override {
         var: "PHIGATE_KEYS_CACHE_MAX_AGE_SECS",
         key: "keys.cache_max_age_secs",
-        apply: |r, v| {
-            r.keys.cache_max_age_secs = Some(number(&v)?);
-            Ok(())
-        },
+        apply: number!(keys.cache_max_age_secs),
     },
-    Override {
-        var: "PHIGATE_KEYS_LOCAL_FILE_PATH",
-        key: "keys.local_file.path",
-        apply: |r, v| {
-            r.keys.local_file.path = Some(v);
-            Ok(())
-        },
-    },
-    Override {
-        var: "PHIGATE_KEYS_PKCS11_MODULE",
-        key: "keys.pkcs11.module",
-        apply: |r, v| Ok(r.keys.pkcs11.module = Some(v)),
-    },
-    Override { var: "PHIGATE_KEYS_PKCS11_TOKEN", key: "keys.pkcs11.token", apply: |r, v| Ok(r.keys.pkcs11.token = Some(v)) },
-    Override { var: "PHIGATE_KEYS_PKCS11_PIN", key: "keys.pkcs11.pin", apply: |r, v| Ok(r.keys.pkcs11.pin = Some(v)) },
+    Override { var: "PHIGATE_KEYS_LOCAL_FILE_PATH", key: "keys.local_file.path", apply: text!(keys.local_file.path) },
+    Override { var: "PHIGATE_KEYS_PKCS11_MODULE", key: "keys.pkcs11.module", apply: text!(keys.pkcs11.module) },
+    Override { var: "PHIGATE_KEYS_PKCS11_TOKEN", key: "keys.pkcs11.token", apply: text!(keys.pkcs11.token) },
+    Override { var: "PHIGATE_KEYS_PKCS11_PIN", key: "keys.pkcs11.pin", apply: text!(keys.pkcs11.pin) },
     Override {
         var: "PHIGATE_KEYS_PKCS11_KEY_LABEL",
         key: "keys.pkcs11.key_label",
-        apply: |r, v| Ok(r.keys.pkcs11.key_label = Some(v)),
+        apply: text!(keys.pkcs11.key_label),
     },
     Override {
         var: "PHIGATE_KEYS_AWS_KMS_ENDPOINT",
         key: "keys.aws_kms.endpoint",
-        apply: |r, v| {
-            r.keys.aws_kms.endpoint = Some(v);
-            Ok(())
-        },
+        apply: text!(keys.aws_kms.endpoint),
     },
-    Override {
-        var: "PHIGATE_KEYS_AWS_KMS_REGION",
-        key: "keys.aws_kms.region",
-        apply: |r, v| {
-            r.keys.aws_kms.region = Some(v);
-            Ok(())
-        },
-    },
+    Override { var: "PHIGATE_KEYS_AWS_KMS_REGION", key: "keys.aws_kms.region", apply: text!(keys.aws_kms.region) },
     Override {
         var: "PHIGATE_KEYS_AWS_KMS_ACCESS_KEY_ID",
         key: "keys.aws_kms.access_key_id",
-        apply: |r, v| {
-            r.keys.aws_kms.access_key_id = Some(v);
-            Ok(())
-        },
+        apply: text!(keys.aws_kms.access_key_id),
     },
     Override {
         var: "PHIGATE_KEYS_AWS_KMS_SECRET_ACCESS_KEY",
         key: "keys.aws_kms.secret_access_key",
-        apply: |r, v| {
-            r.keys.aws_kms.secret_access_key = Some(v);
-            Ok(())
-        },
+        apply: text!(keys.aws_kms.secret_access_key),
     },
     Override {
         var: "PHIGATE_KEYS_AWS_KMS_SESSION_TOKEN",
         key: "keys.aws_kms.session_token",
-        apply: |r, v| {
-            r.keys.aws_kms.session_token = Some(v);
-            Ok(())
-        },
+        apply: text!(keys.aws_kms.session_token),
     },
     Override {
         var: "PHIGATE_KEYS_AWS_KMS_ALIAS_PREFIX",
         key: "keys.aws_kms.alias_prefix",
-        apply: |r, v| {
-            r.keys.aws_kms.alias_prefix = Some(v);
-            Ok(())
-        },
+        apply: text!(keys.aws_kms.alias_prefix),
     },
 ];
 

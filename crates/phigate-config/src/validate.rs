@@ -15,7 +15,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 pub const DEFAULT_DATA_DIR: &str = "phigate-data";
 
 pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigError> {
-    let bad = |key: &str, reason: String| ConfigError::Invalid { origin: origin.to_string(), key: key.to_string(), reason };
+    let bad =
+        |key: &str, reason: String| ConfigError::Invalid { origin: origin.to_string(), key: key.to_string(), reason };
 
     let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.to_string()));
     if data_dir.as_os_str().is_empty() {
@@ -68,9 +69,9 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         return Err(bad("keys.cache_max_age_secs", format!("{cache_secs} is above the maximum of 3600")));
     }
     let required = |key: &'static str, value: Option<String>, provider: &str| {
-        value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-            bad(key, format!("required when keys.provider = \"{provider}\""))
-        })
+        value
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| bad(key, format!("required when keys.provider = \"{provider}\"")))
     };
     let provider = match k.provider.as_deref().map(str::trim).unwrap_or("local-file") {
         "local-file" => KeyProviderConfig::LocalFile {

@@ -44,9 +44,7 @@ impl DataKey {
 
     /// Builds a key from a slice, failing if it is not 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| Error::Malformed("data key is not 32 bytes"))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| Error::Malformed("data key is not 32 bytes"))?;
         Ok(Self::from_raw(Zeroizing::new(arr)))
     }
 

@@ -20,10 +20,13 @@ mod datakey;
 mod error;
 mod keyring;
 pub mod provider;
+pub mod stream;
 
 pub use aad::Aad;
 pub use blind_index::BlindIndexKey;
 pub use datakey::{CIPHERTEXT_OVERHEAD, DataKey};
 pub use error::Error;
 pub use keyring::{DekId, Keyring};
+pub use provider::aws_kms::{AwsKmsConfig, AwsKmsProvider, AwsSecretAccessKey, AwsSessionToken};
+pub use provider::pkcs11::{Pkcs11Config, Pkcs11Pin, Pkcs11Provider};
 pub use provider::{KekInfo, KekState, KekVersion, KeyProvider, WrappedDek};

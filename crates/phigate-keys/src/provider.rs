@@ -7,7 +7,9 @@
 //! closed). Providers: [`local_file`] (embedded default), and the HSM and KMS
 //! providers in sibling modules.
 
+pub mod aws_kms;
 pub mod local_file;
+pub mod pkcs11;
 
 use std::fmt;
 
@@ -75,11 +77,7 @@ pub trait KeyProvider: Send + Sync {
 
     /// The version new data keys are wrapped under.
     fn current_version(&self) -> Result<KekVersion, Error> {
-        self.versions()?
-            .into_iter()
-            .find(|v| v.current)
-            .map(|v| v.version)
-            .ok_or(Error::NoCurrentKek)
+        self.versions()?.into_iter().find(|v| v.current).map(|v| v.version).ok_or(Error::NoCurrentKek)
     }
 
     /// Wraps `dek` under the current KEK version, binding `context`.

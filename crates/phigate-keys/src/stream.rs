@@ -8,8 +8,8 @@
 //! appending follows a chunk flagged last: every one fails authentication.
 //! Counter nonces are safe because every stream has its own data key.
 
-use aes_gcm::aead::AeadInPlace;
 use aes_gcm::Nonce;
+use aes_gcm::aead::AeadInPlace;
 
 use crate::{DataKey, Error};
 
@@ -115,7 +115,8 @@ mod tests {
         let sealed = seal(&key, &[b"one", b"two", b"three"]);
         let mut o = StreamOpener::new(&key, b"hdr");
         let n = sealed.len();
-        let plain: Vec<Vec<u8>> = sealed.iter().enumerate().map(|(i, c)| o.open_chunk(c, i + 1 == n).unwrap()).collect();
+        let plain: Vec<Vec<u8>> =
+            sealed.iter().enumerate().map(|(i, c)| o.open_chunk(c, i + 1 == n).unwrap()).collect();
         assert_eq!(plain, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
         assert!(o.is_finished());
     }

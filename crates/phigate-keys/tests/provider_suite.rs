@@ -152,3 +152,127 @@ macro_rules! provider_suite {
 provider_suite!(local_file_provider, local_file());
 
 // The PKCS#11 (SoftHSM2) and AWS KMS (moto) fixtures are added below by their modules.
+
+/// A label/alias prefix no other test (or earlier run on the same peer) uses.
+fn unique_prefix() -> String {
+    format!("phigate-test-{:016x}", rand::random::<u64>())
+}
+
+/// Reads a peer setting, or explains how to get it.
+fn peer_env(var: &str, peer: &str) -> Result<String, String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!("{var} is not set; `scripts/test` starts {peer} and sets it")),
+    }
+}
+
+fn pkcs11_config() -> Result<phigate_keys::provider::pkcs11::Pkcs11Config, String> {
+    use phigate_keys::provider::pkcs11::{Pkcs11Config, Pkcs11Pin};
+    let peer = "SoftHSM2";
+    Ok(Pkcs11Config {
+        module: peer_env("PHIGATE_TEST_PKCS11_MODULE", peer)?.into(),
+        token_label: peer_env("PHIGATE_TEST_PKCS11_TOKEN", peer)?,
+        user_pin: Pkcs11Pin::new(peer_env("PHIGATE_TEST_PKCS11_PIN", peer)?),
+        key_label_prefix: unique_prefix(),
+    })
+}
+
+fn pkcs11() -> Option<Fixture> {
+    use phigate_keys::provider::pkcs11::Pkcs11Provider;
+    let config = match pkcs11_config() {
+        Ok(c) => c,
+        Err(reason) => return peer_missing(&reason),
+    };
+    let provider = Pkcs11Provider::open_or_create(config).unwrap();
+    Some(Fixture { provider: Arc::new(provider), _guard: Box::new(()) })
+}
+
+provider_suite!(pkcs11_provider, pkcs11());
+
+#[test]
+fn pkcs11_provider_debug_hides_the_pin() {
+    use phigate_keys::provider::pkcs11::Pkcs11Provider;
+    let config = match pkcs11_config() {
+        Ok(c) => c,
+        Err(reason) => {
+            peer_missing(&reason);
+            return;
+        }
+    };
+    let pin = std::env::var("PHIGATE_TEST_PKCS11_PIN").unwrap();
+    let provider = Pkcs11Provider::open_or_create(config).unwrap();
+    let shown = format!("{provider:?}");
+    assert!(!shown.contains(&pin), "{shown}");
+    assert!(shown.contains("phigate-test-"), "{shown}");
+}
+
+/// moto accepts any credentials; these are AWS's documented example ones.
+const KMS_TEST_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+fn aws_kms_config() -> Result<phigate_keys::provider::aws_kms::AwsKmsConfig, String> {
+    use phigate_keys::provider::aws_kms::{AwsKmsConfig, AwsSecretAccessKey};
+    let endpoint = peer_env("PHIGATE_TEST_KMS_ENDPOINT", "a KMS-compatible server (moto)")?;
+    Ok(AwsKmsConfig::new(
+        endpoint,
+        "us-east-1",
+        "AKIDEXAMPLE",
+        AwsSecretAccessKey::new(KMS_TEST_SECRET),
+        unique_prefix(),
+    ))
+}
+
+fn aws_kms() -> Option<Fixture> {
+    use phigate_keys::provider::aws_kms::AwsKmsProvider;
+    let config = match aws_kms_config() {
+        Ok(c) => c,
+        Err(reason) => return peer_missing(&reason),
+    };
+    let provider = AwsKmsProvider::open_or_create(config).unwrap();
+    Some(Fixture { provider: Arc::new(provider), _guard: Box::new(()) })
+}
+
+provider_suite!(aws_kms_provider, aws_kms());
+
+#[test]
+fn aws_kms_provider_debug_hides_the_secret() {
+    use phigate_keys::provider::aws_kms::AwsKmsProvider;
+    let config = match aws_kms_config() {
+        Ok(c) => c,
+        Err(reason) => {
+            peer_missing(&reason);
+            return;
+        }
+    };
+    let provider = AwsKmsProvider::open_or_create(config).unwrap();
+    let shown = format!("{provider:?}");
+    assert!(!shown.contains(KMS_TEST_SECRET), "{shown}");
+    assert!(shown.contains("phigate-test-"), "{shown}");
+}
+
+/// The HSM and KMS providers report a failed authentication as
+/// [`Error::Tampered`], not as a provider outage, so operators can tell a
+/// moved or altered row from a broken HSM or network.
+fn assert_tampering_is_reported_as_tampered(f: Fixture) {
+    let (_, w) = f.provider.generate_dek(b"subject:1").unwrap();
+    let mut bad = w.clone();
+    let last = bad.bytes.len() - 1;
+    bad.bytes[last] ^= 0x01;
+    let err = f.provider.unwrap(&bad, b"subject:1").expect_err("flipped tag accepted");
+    assert!(matches!(err, Error::Tampered), "{err}");
+    let err = f.provider.unwrap(&w, b"subject:2").expect_err("other context accepted");
+    assert!(matches!(err, Error::Tampered), "{err}");
+}
+
+#[test]
+fn pkcs11_tampering_is_reported_as_tampered() {
+    if let Some(f) = pkcs11() {
+        assert_tampering_is_reported_as_tampered(f);
+    }
+}
+
+#[test]
+fn aws_kms_tampering_is_reported_as_tampered() {
+    if let Some(f) = aws_kms() {
+        assert_tampering_is_reported_as_tampered(f);
+    }
+}

@@ -88,11 +88,8 @@ pub fn write_backup(store: &SqliteStore, out: &Path) -> Result<BackupSummary, Er
         return Err(bad(out, "already exists; choose a new file name (backups are never overwritten)"));
     }
     let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let snapshot = tempfile::Builder::new()
-        .prefix(".phigate-snapshot")
-        .tempfile_in(dir)
-        .map_err(io(out))?
-        .into_temp_path();
+    let snapshot =
+        tempfile::Builder::new().prefix(".phigate-snapshot").tempfile_in(dir).map_err(io(out))?.into_temp_path();
     // VACUUM INTO accepts an empty existing file: the 0600 temp file keeps
     // the snapshot private while it exists.
     store.snapshot_to(&snapshot)?;
@@ -244,11 +241,17 @@ pub fn restore_backup(
         loop {
             let mut len = [0u8; 4];
             if r.read_exact(&mut len).is_err() {
-                return Err(bad(archive, format!("truncated: ends before its final chunk (after chunk {})", opener.position())));
+                return Err(bad(
+                    archive,
+                    format!("truncated: ends before its final chunk (after chunk {})", opener.position()),
+                ));
             }
             let n = u32::from_be_bytes(len) as usize;
             if n > max_chunk {
-                return Err(bad(archive, format!("chunk {} has an impossible length: corrupt or tampered", opener.position())));
+                return Err(bad(
+                    archive,
+                    format!("chunk {} has an impossible length: corrupt or tampered", opener.position()),
+                ));
             }
             let mut chunk = vec![0u8; n];
             r.read_exact(&mut chunk)
@@ -257,7 +260,10 @@ pub fn restore_backup(
             let position = opener.position();
             let plain = opener.open_chunk(&chunk, at_end).map_err(|_| {
                 if at_end {
-                    bad(archive, format!("truncated or tampered: chunk {position} fails authentication as the final chunk"))
+                    bad(
+                        archive,
+                        format!("truncated or tampered: chunk {position} fails authentication as the final chunk"),
+                    )
                 } else {
                     bad(archive, format!("tampered: chunk {position} fails authentication"))
                 }

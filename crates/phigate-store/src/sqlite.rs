@@ -22,9 +22,7 @@ use crate::{Error, KeyUsage, NewRecord, Record, RecordId, RewrapReport, Store, S
 const BLIND_INDEX_SETTING: &str = "blind_index_dek";
 
 pub(crate) fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn dek_context(id: i64, purpose: &str) -> Vec<u8> {
@@ -55,11 +53,9 @@ impl SqliteStore {
     /// the current schema. Keys come from `keyring`.
     pub fn open(path: &Path, keyring: Arc<Keyring>) -> Result<Self, Error> {
         let io = |source| Error::Io { path: path.to_path_buf(), source };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.exists() {
-                fs::create_dir_all(dir).map_err(io)?;
-                fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            fs::create_dir_all(dir).map_err(io)?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
         }
         if !path.exists() {
             fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
@@ -83,7 +79,10 @@ impl SqliteStore {
             None => {
                 let tx = conn.transaction()?;
                 let (id, key) = create_dek(&tx, &keyring, "blind-index")?;
-                tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2)", params![BLIND_INDEX_SETTING, id.to_string()])?;
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                    params![BLIND_INDEX_SETTING, id.to_string()],
+                )?;
                 tx.commit()?;
                 key
             }
@@ -214,7 +213,8 @@ impl Store for SqliteStore {
             let mut insert_record = tx.prepare_cached(
                 "INSERT INTO records (id, subject_id, kind, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut insert_lookup = tx.prepare_cached("INSERT OR IGNORE INTO lookups (term, record_id) VALUES (?1, ?2)")?;
+            let mut insert_lookup =
+                tx.prepare_cached("INSERT OR IGNORE INTO lookups (term, record_id) VALUES (?1, ?2)")?;
             for rec in records {
                 let key = match keys.get(rec.subject) {
                     Some(k) => k.clone(),
@@ -308,7 +308,9 @@ impl Store for SqliteStore {
         let tx = inner.conn.transaction()?;
         let rows: Vec<DekRow> = tx
             .prepare("SELECT id, purpose, kek_version, wrapped FROM deks ORDER BY id")?
-            .query_map([], |r| Ok(DekRow { id: r.get(0)?, purpose: r.get(1)?, kek_version: r.get(2)?, wrapped: r.get(3)? }))?
+            .query_map([], |r| {
+                Ok(DekRow { id: r.get(0)?, purpose: r.get(1)?, kek_version: r.get(2)?, wrapped: r.get(3)? })
+            })?
             .collect::<Result<_, _>>()?;
         let mut report = RewrapReport::default();
         for row in rows {
@@ -337,7 +339,9 @@ impl Store for SqliteStore {
             "SELECT kek_version, COUNT(*) FROM deks WHERE wrapped IS NOT NULL GROUP BY kek_version ORDER BY kek_version",
         )?;
         let usage = stmt
-            .query_map([], |r| Ok(KeyUsage { kek_version: KekVersion(r.get(0)?), data_keys: r.get::<_, i64>(1)? as u64 }))?
+            .query_map([], |r| {
+                Ok(KeyUsage { kek_version: KekVersion(r.get(0)?), data_keys: r.get::<_, i64>(1)? as u64 })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(usage)
     }

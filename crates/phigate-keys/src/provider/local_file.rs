@@ -102,10 +102,8 @@ impl LocalFileProvider {
             let mut bytes = Zeroizing::new(
                 B64.decode(v.key.as_bytes()).map_err(|_| corrupt(format!("key v{} is not base64", v.version)))?,
             );
-            let raw: [u8; 32] = bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| corrupt(format!("key v{} is not 32 bytes", v.version)))?;
+            let raw: [u8; 32] =
+                bytes.as_slice().try_into().map_err(|_| corrupt(format!("key v{} is not 32 bytes", v.version)))?;
             bytes.zeroize();
             keks.push(kek_from(KekVersion(v.version), v.state, v.created_at.clone(), Zeroizing::new(raw)));
         }
@@ -134,9 +132,8 @@ impl LocalFileProvider {
 fn new_kek(version: KekVersion) -> Result<Kek, Error> {
     let mut raw = Zeroizing::new([0u8; 32]);
     getrandom::getrandom(raw.as_mut()).map_err(|_| Error::Rng)?;
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let now =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     Ok(kek_from(version, KekState::Enabled, now, raw))
 }
 
@@ -169,19 +166,12 @@ fn write_atomically(path: &Path, state: &State, create_new: bool) -> Result<(), 
             .collect(),
     };
     let text = Zeroizing::new(
-        serde_json::to_string_pretty(&image).map_err(|e| Error::CorruptKeyFile {
-            path: path.to_path_buf(),
-            reason: format!("cannot encode: {e}"),
-        })?,
+        serde_json::to_string_pretty(&image)
+            .map_err(|e| Error::CorruptKeyFile { path: path.to_path_buf(), reason: format!("cannot encode: {e}") })?,
     );
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io)?;
     file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)?;
     drop(file);
@@ -232,11 +222,8 @@ impl KeyProvider for LocalFileProvider {
 
     fn unwrap(&self, wrapped: &WrappedDek, context: &[u8]) -> Result<DataKey, Error> {
         let st = self.read();
-        let kek = st
-            .keks
-            .iter()
-            .find(|k| k.version == wrapped.kek_version)
-            .ok_or(Error::KekUnknown(wrapped.kek_version))?;
+        let kek =
+            st.keks.iter().find(|k| k.version == wrapped.kek_version).ok_or(Error::KekUnknown(wrapped.kek_version))?;
         if kek.state != KekState::Enabled {
             return Err(Error::KekDisabled(kek.version));
         }
@@ -332,7 +319,7 @@ mod tests {
     fn corrupt_file_error_names_no_key_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kek.json");
-        fs::OpenOptions::new().write(true).create(true).mode(0o600).open(&path).unwrap();
+        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path).unwrap();
         fs::write(&path, "{\"format\": \"phigate-kek-file-v1\", \"current\": 1, \"versions\": [{\"version\":1,\"state\":\"enabled\",\"created_at\":\"x\",\"key\":\"SECRETSECRET\"}]}").unwrap();
         let err = LocalFileProvider::open(&path).unwrap_err().to_string();
         assert!(!err.contains("SECRETSECRET"), "{err}");

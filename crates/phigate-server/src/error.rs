@@ -1,0 +1,61 @@
+//! Errors: the server's own, and the one error type every handler returns.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Failures starting or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The certificate or key could not be loaded or is unusable.
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+    /// A file operation failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Binding or accepting on the listen address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The error every handler returns: a stable machine code and a generic
+/// message go to the client; the cause stays in the server log (without
+/// PHI), tagged with the request id the client also sees.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+}
+
+impl ApiError {
+    /// A dependency (store, key provider) cannot answer: fail closed.
+    pub fn unavailable(code: &'static str, message: &'static str) -> Self {
+        Self { status: StatusCode::SERVICE_UNAVAILABLE, code, message }
+    }
+
+    /// No such route.
+    pub fn not_found() -> Self {
+        Self { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such resource" }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,22 @@
+//! One module per command; `run` dispatches.
+
+mod backup;
+mod config;
+mod keys;
+mod serve;
+mod subjects;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.global, args, serve::Mode::Serve),
+        Command::Demo(args) => serve::run(&cli.global, args, serve::Mode::Demo),
+        Command::Keys(cmd) => keys::run(&cli.global, cmd),
+        Command::Backup { out } => backup::backup(&cli.global, &out),
+        Command::Restore { from, force } => backup::restore(&cli.global, &from, force),
+        Command::Subjects(cmd) => subjects::run(&cli.global, cmd),
+        Command::Config(cmd) => config::run(&cli.global, cmd),
+    }
+}

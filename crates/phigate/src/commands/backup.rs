@@ -1,0 +1,39 @@
+//! `phigate backup` and `phigate restore`.
+
+use std::path::Path;
+
+use phigate_store::backup::{restore_backup, write_backup};
+
+use crate::cli::GlobalArgs;
+use crate::wiring;
+
+pub fn backup(global: &GlobalArgs, out: &Path) -> anyhow::Result<()> {
+    let config = wiring::load_config(global)?;
+    let store = wiring::open_store(&config, false)?;
+    let s = write_backup(&store, out)?;
+    println!(
+        "wrote {} ({} bytes; database {} bytes) sealed under key-encryption key {}; backup id {}",
+        out.display(),
+        s.archive_bytes,
+        s.plaintext_bytes,
+        s.kek_version,
+        s.backup_id
+    );
+    println!("restoring it needs the same customer key ({})", store.keyring().provider().kind());
+    Ok(())
+}
+
+pub fn restore(global: &GlobalArgs, from: &Path, force: bool) -> anyhow::Result<()> {
+    let config = wiring::load_config(global)?;
+    let provider = wiring::key_provider(&config, false)?;
+    std::fs::create_dir_all(&config.data_dir)?;
+    let s = restore_backup(from, provider.as_ref(), &config.database_path(), force)?;
+    println!(
+        "restored backup {} taken {} ({} bytes) into {}",
+        s.backup_id,
+        s.created_at,
+        s.bytes,
+        config.database_path().display()
+    );
+    Ok(())
+}
