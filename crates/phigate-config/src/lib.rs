@@ -2,7 +2,7 @@
 //!
 //! 1. [`raw`]: exactly what the operator wrote, TOML mirrored one-to-one
 //!    (`deny_unknown_fields`, so a typo is an error, not a silently ignored
-//!    setting), then `PHIGATE_*` environment overrides from [`env`].
+//!    setting), then `PHIGATE_*` environment overrides from [`mod@env`].
 //! 2. [`Config`]: validated, typed values (socket addresses, durations,
 //!    enums). Nothing downstream re-parses strings.
 //!
