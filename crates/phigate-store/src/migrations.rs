@@ -6,9 +6,10 @@ use rusqlite::Connection;
 
 use crate::Error;
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE deks (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE deks (
         id INTEGER PRIMARY KEY,
         purpose TEXT NOT NULL,
         kek_version INTEGER,
@@ -39,7 +40,18 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE named_keys (
+        purpose TEXT NOT NULL,
+        name TEXT NOT NULL,
+        dek_id INTEGER NOT NULL REFERENCES deks(id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (purpose, name)
+    ) WITHOUT ROWID;",
+    ),
+];
 
 /// The newest schema version this build knows.
 pub(crate) fn latest() -> i64 {

@@ -111,6 +111,66 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The data key called `name` for `purpose` (e.g. purpose
+    /// `audit-subject`, name a subject pseudonym), created on first use.
+    /// Names are pseudonyms or fixed labels, never PHI: they are stored in clear.
+    /// Like every data key it is wrapped by the KEK, re-wrapped by
+    /// [`Store::rewrap_keys`] and destroyed by [`SqliteStore::shred_named_key`].
+    pub fn named_key(&self, purpose: &str, name: &str) -> Result<(u64, Arc<DataKey>), Error> {
+        let mut inner = self.lock();
+        let existing = inner
+            .conn
+            .prepare_cached(
+                "SELECT d.id, d.purpose, d.kek_version, d.wrapped FROM named_keys n JOIN deks d ON d.id = n.dek_id
+                 WHERE n.purpose = ?1 AND n.name = ?2",
+            )?
+            .query_row([purpose, name], |r| {
+                Ok(DekRow { id: r.get(0)?, purpose: r.get(1)?, kek_version: r.get(2)?, wrapped: r.get(3)? })
+            })
+            .optional()?;
+        if let Some(row) = existing {
+            return Ok((row.id as u64, row.open(&self.keyring, name)?));
+        }
+        let tx = inner.conn.transaction()?;
+        let (id, key) = create_dek(&tx, &self.keyring, purpose)?;
+        tx.execute(
+            "INSERT INTO named_keys (purpose, name, dek_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![purpose, name, id, now()],
+        )?;
+        tx.commit()?;
+        Ok((id as u64, key))
+    }
+
+    /// Destroys the named key (crypto-shredding). Idempotent; a name never
+    /// seen is recorded as shredded so it can never be created afresh.
+    pub fn shred_named_key(&self, purpose: &str, name: &str) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let tx = inner.conn.transaction()?;
+        let dek_id: Option<i64> = tx
+            .query_row("SELECT dek_id FROM named_keys WHERE purpose = ?1 AND name = ?2", [purpose, name], |r| r.get(0))
+            .optional()?;
+        let dek_id = match dek_id {
+            Some(id) => id,
+            None => {
+                tx.execute("INSERT INTO deks (purpose, created_at) VALUES (?1, ?2)", params![purpose, now()])?;
+                let id = tx.last_insert_rowid();
+                tx.execute(
+                    "INSERT INTO named_keys (purpose, name, dek_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![purpose, name, id, now()],
+                )?;
+                id
+            }
+        };
+        tx.execute(
+            "UPDATE deks SET wrapped = NULL, kek_version = NULL, shredded_at = COALESCE(shredded_at, ?1) WHERE id = ?2",
+            params![now(), dek_id],
+        )?;
+        tx.commit()?;
+        self.keyring.forget(dek_id as u64);
+        inner.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, Error> {
         Ok(self.lock().conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?)

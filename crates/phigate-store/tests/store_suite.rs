@@ -265,6 +265,36 @@ fn backup_restores_and_refuses_tampering_truncation_and_wrong_key() {
     assert!(err.contains("wrong key"), "{err}");
 }
 
+#[test]
+fn named_keys_are_stable_shreddable_and_rewrapped() {
+    let env = Env::new();
+    let (id, key) = env.store.named_key("audit-subject", "psn_abc").unwrap();
+    let aad = phigate_keys::Aad { kind: "audit-payload", id: "psn_abc", field: "00" };
+    let sealed = key.seal(id, &aad, b"payload").unwrap();
+    let (id2, again) = env.store.named_key("audit-subject", "psn_abc").unwrap();
+    assert_eq!(id, id2);
+    assert_eq!(&again.open(id, &aad, &sealed).unwrap()[..], b"payload");
+    let (other, _) = env.store.named_key("audit-subject", "psn_xyz").unwrap();
+    assert_ne!(id, other);
+
+    // Rotation re-wraps named keys too; the old KEK can then be revoked.
+    let old = env.provider.current_version().unwrap();
+    env.store.keyring().rotate().unwrap();
+    env.store.rewrap_keys().unwrap();
+    env.store.keyring().disable(old).unwrap();
+    drop(env.store);
+    let store = open(env.dir.path(), env.provider.clone());
+    let (_, reopened) = store.named_key("audit-subject", "psn_abc").unwrap();
+    assert_eq!(&reopened.open(id, &aad, &sealed).unwrap()[..], b"payload");
+
+    store.shred_named_key("audit-subject", "psn_abc").unwrap();
+    store.shred_named_key("audit-subject", "psn_abc").unwrap();
+    assert!(matches!(store.named_key("audit-subject", "psn_abc"), Err(Error::Shredded(_))));
+    assert!(store.named_key("audit-subject", "psn_xyz").is_ok(), "other names unaffected");
+    store.shred_named_key("audit-subject", "never-seen").unwrap();
+    assert!(matches!(store.named_key("audit-subject", "never-seen"), Err(Error::Shredded(_))));
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
