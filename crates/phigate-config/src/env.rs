@@ -78,6 +78,13 @@ const OVERRIDES: &[Override] = &[
     Override { var: "PHIGATE_MAX_BODY_BYTES", key: "server.max_body_bytes", apply: number!(server.max_body_bytes) },
     Override { var: "PHIGATE_LOG_LEVEL", key: "log.level", apply: text!(log.level) },
     Override { var: "PHIGATE_LOG_FORMAT", key: "log.format", apply: text!(log.format) },
+    Override { var: "PHIGATE_STORE_BACKEND", key: "store.backend", apply: text!(store.backend) },
+    Override { var: "PHIGATE_STORE_POSTGRES_URL", key: "store.postgres_url", apply: text!(store.postgres_url) },
+    Override {
+        var: "PHIGATE_STORE_POSTGRES_SCHEMA",
+        key: "store.postgres_schema",
+        apply: text!(store.postgres_schema),
+    },
     Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: text!(keys.provider) },
     Override {
         var: "PHIGATE_KEYS_CACHE_MAX_AGE_SECS",

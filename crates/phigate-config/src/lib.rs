@@ -60,6 +60,23 @@ pub struct Config {
     pub log: LogConfig,
     /// Customer-managed keys.
     pub keys: KeysConfig,
+    /// Where records are stored.
+    pub store: StoreConfig,
+}
+
+/// The record store backend.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StoreConfig {
+    /// One SQLite file in the data directory (the embedded default).
+    Sqlite,
+    /// A PostgreSQL database (loopback or Unix socket only for now).
+    Postgres {
+        /// libpq URL; may contain a password, hence secret.
+        url: Secret,
+        /// Schema holding phigate's tables.
+        schema: String,
+    },
 }
 
 /// HTTPS server settings.

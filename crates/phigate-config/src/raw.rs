@@ -19,6 +19,18 @@ pub struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub keys: RawKeys,
+    #[serde(default)]
+    pub store: RawStore,
+}
+
+/// `[store]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct RawStore {
+    pub backend: Option<String>,
+    pub postgres_url: Option<String>,
+    pub postgres_schema: Option<String>,
 }
 
 /// `[server]`.

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::raw::RawConfig;
 use crate::{
-    Config, ConfigError, KeyProviderConfig, KeysConfig, LogConfig, LogFormat, Secret, ServerConfig, TlsVersion,
+    Config, ConfigError, KeyProviderConfig, KeysConfig, LogConfig, LogFormat, Secret, ServerConfig, StoreConfig,
+    TlsVersion,
 };
 
 /// Default listen address: loopback only, so a fresh install is not exposed.
@@ -106,6 +107,23 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         }
     };
 
+    let st = raw.store;
+    let store = match st.backend.as_deref().map(str::trim).unwrap_or("sqlite") {
+        "sqlite" => StoreConfig::Sqlite,
+        "postgres" => {
+            let url = st
+                .postgres_url
+                .filter(|u| !u.trim().is_empty())
+                .ok_or_else(|| bad("store.postgres_url", "required when store.backend = \"postgres\"".into()))?;
+            let schema = st.postgres_schema.unwrap_or_else(|| "phigate".to_string());
+            if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(bad("store.postgres_schema", format!("{schema:?} must be letters, digits and _")));
+            }
+            StoreConfig::Postgres { url: Secret::new(url), schema }
+        }
+        other => return Err(bad("store.backend", format!("{other:?} is not \"sqlite\" or \"postgres\""))),
+    };
+
     Ok(Config {
         data_dir,
         server: ServerConfig {
@@ -118,5 +136,6 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         },
         log: LogConfig { level, format },
         keys: KeysConfig { provider, cache_max_age: Duration::from_secs(cache_secs) },
+        store,
     })
 }

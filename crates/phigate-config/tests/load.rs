@@ -90,3 +90,18 @@ fn missing_file_is_a_read_error() {
     let err = Config::load(Some(std::path::Path::new("/nonexistent/phigate.toml")), &MapEnv::default()).unwrap_err();
     assert!(matches!(err, ConfigError::Read { .. }));
 }
+
+#[test]
+fn postgres_backend_needs_a_url_and_hides_it() {
+    let err = load("[store]\nbackend = \"postgres\"\n", MapEnv::default()).unwrap_err().to_string();
+    assert!(err.contains("store.postgres_url"), "{err}");
+    let env = MapEnv::from([
+        ("PHIGATE_STORE_BACKEND", "postgres"),
+        ("PHIGATE_STORE_POSTGRES_URL", "postgres://u:pw-canary-77@127.0.0.1/db"),
+    ]);
+    let c = Config::load(None, &env).unwrap();
+    assert!(matches!(c.store, phigate_config::StoreConfig::Postgres { ref schema, .. } if schema == "phigate"));
+    assert!(!format!("{c:?}").contains("pw-canary-77"));
+    let err = load("[store]\nbackend = \"mysql\"\n", MapEnv::default()).unwrap_err().to_string();
+    assert!(err.contains("store.backend"), "{err}");
+}

@@ -51,6 +51,12 @@ impl Store for DownStore {
     fn key_usage(&self) -> Result<Vec<KeyUsage>, Error> {
         Err(Error::Internal("down"))
     }
+    fn named_key(&self, _: &str, _: &str) -> Result<(u64, Arc<phigate_keys::DataKey>), Error> {
+        Err(Error::Internal("down"))
+    }
+    fn shred_named_key(&self, _: &str, _: &str) -> Result<(), Error> {
+        Err(Error::Internal("down"))
+    }
     fn ping(&self) -> Result<(), Error> {
         Err(Error::Key(phigate_keys::Error::NoCurrentKek))
     }

@@ -26,6 +26,10 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL failed or refused (message from the driver: SQL state and
+    /// text, never parameter values).
+    #[error("PostgreSQL error: {0}")]
+    Postgres(String),
     /// The database was written by a newer phigate.
     #[error("database schema version {found} is newer than this phigate supports ({supported}); upgrade phigate")]
     SchemaTooNew {

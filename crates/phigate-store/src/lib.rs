@@ -19,14 +19,19 @@ pub mod backup;
 mod error;
 mod migrations;
 mod normalize;
+mod postgres;
+mod sealing;
 mod sqlite;
 
 use std::fmt;
 
-use phigate_keys::KekVersion;
+use std::sync::Arc;
+
+use phigate_keys::{DataKey, KekVersion};
 use phigate_phi::Phi;
 
 pub use error::Error;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A subject (patient): the unit of encryption and of shredding. A random id, not PHI.
@@ -152,6 +157,15 @@ pub trait Store: Send + Sync {
     fn rewrap_keys(&self) -> Result<RewrapReport, Error>;
     /// Live data keys per KEK version.
     fn key_usage(&self) -> Result<Vec<KeyUsage>, Error>;
+    /// The data key called `name` for `purpose` (e.g. purpose `audit-subject`,
+    /// name a subject pseudonym), created on first use; returns its id (to
+    /// bind into associated data) and the key. Names are pseudonyms or fixed
+    /// labels, never PHI: they are stored in clear. Re-wrapped by
+    /// [`Store::rewrap_keys`] like every data key.
+    fn named_key(&self, purpose: &str, name: &str) -> Result<(u64, Arc<DataKey>), Error>;
+    /// Destroys a named key (crypto-shredding). Idempotent; a name never
+    /// seen is recorded as shredded, so it can never be created afresh.
+    fn shred_named_key(&self, purpose: &str, name: &str) -> Result<(), Error>;
     /// Cheap readiness check: the database answers and the key provider has a current KEK.
     fn ping(&self) -> Result<(), Error>;
 }

@@ -13,20 +13,15 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use phigate_keys::{Aad, BlindIndexKey, DataKey, KekVersion, Keyring, WrappedDek};
+use phigate_keys::{BlindIndexKey, DataKey, KekVersion, Keyring, WrappedDek};
 use phigate_phi::Phi;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{Error, KeyUsage, NewRecord, Record, RecordId, RewrapReport, Store, SubjectId, migrations, normalize};
-
-const BLIND_INDEX_SETTING: &str = "blind_index_dek";
+use crate::sealing::{BLIND_INDEX_SETTING, DekRow, body_aad, body_id, dek_context, lookup_term};
+use crate::{Error, KeyUsage, NewRecord, Record, RecordId, RewrapReport, Store, SubjectId, migrations};
 
 pub(crate) fn now() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
-fn dek_context(id: i64, purpose: &str) -> Vec<u8> {
-    format!("phigate-dek:{id}:{purpose}").into_bytes()
 }
 
 struct Inner {
@@ -111,66 +106,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The data key called `name` for `purpose` (e.g. purpose
-    /// `audit-subject`, name a subject pseudonym), created on first use.
-    /// Names are pseudonyms or fixed labels, never PHI: they are stored in clear.
-    /// Like every data key it is wrapped by the KEK, re-wrapped by
-    /// [`Store::rewrap_keys`] and destroyed by [`SqliteStore::shred_named_key`].
-    pub fn named_key(&self, purpose: &str, name: &str) -> Result<(u64, Arc<DataKey>), Error> {
-        let mut inner = self.lock();
-        let existing = inner
-            .conn
-            .prepare_cached(
-                "SELECT d.id, d.purpose, d.kek_version, d.wrapped FROM named_keys n JOIN deks d ON d.id = n.dek_id
-                 WHERE n.purpose = ?1 AND n.name = ?2",
-            )?
-            .query_row([purpose, name], |r| {
-                Ok(DekRow { id: r.get(0)?, purpose: r.get(1)?, kek_version: r.get(2)?, wrapped: r.get(3)? })
-            })
-            .optional()?;
-        if let Some(row) = existing {
-            return Ok((row.id as u64, row.open(&self.keyring, name)?));
-        }
-        let tx = inner.conn.transaction()?;
-        let (id, key) = create_dek(&tx, &self.keyring, purpose)?;
-        tx.execute(
-            "INSERT INTO named_keys (purpose, name, dek_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![purpose, name, id, now()],
-        )?;
-        tx.commit()?;
-        Ok((id as u64, key))
-    }
-
-    /// Destroys the named key (crypto-shredding). Idempotent; a name never
-    /// seen is recorded as shredded so it can never be created afresh.
-    pub fn shred_named_key(&self, purpose: &str, name: &str) -> Result<(), Error> {
-        let mut inner = self.lock();
-        let tx = inner.conn.transaction()?;
-        let dek_id: Option<i64> = tx
-            .query_row("SELECT dek_id FROM named_keys WHERE purpose = ?1 AND name = ?2", [purpose, name], |r| r.get(0))
-            .optional()?;
-        let dek_id = match dek_id {
-            Some(id) => id,
-            None => {
-                tx.execute("INSERT INTO deks (purpose, created_at) VALUES (?1, ?2)", params![purpose, now()])?;
-                let id = tx.last_insert_rowid();
-                tx.execute(
-                    "INSERT INTO named_keys (purpose, name, dek_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![purpose, name, id, now()],
-                )?;
-                id
-            }
-        };
-        tx.execute(
-            "UPDATE deks SET wrapped = NULL, kek_version = NULL, shredded_at = COALESCE(shredded_at, ?1) WHERE id = ?2",
-            params![now(), dek_id],
-        )?;
-        tx.commit()?;
-        self.keyring.forget(dek_id as u64);
-        inner.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
-    }
-
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, Error> {
         Ok(self.lock().conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?)
@@ -183,8 +118,7 @@ impl SqliteStore {
     }
 
     fn term(&self, kind: &str, field: &str, value: &str) -> [u8; 32] {
-        let domain = format!("{kind}.{field}");
-        self.index_key.term(&domain, normalize::lookup_value(value).as_bytes())
+        lookup_term(&self.index_key, kind, field, value)
     }
 }
 
@@ -197,27 +131,6 @@ fn create_dek(conn: &Connection, keyring: &Keyring, purpose: &str) -> Result<(i6
         params![wrapped.kek_version.0, wrapped.bytes, id],
     )?;
     Ok((id, key))
-}
-
-/// A data-key row as stored.
-struct DekRow {
-    id: i64,
-    purpose: String,
-    kek_version: Option<u32>,
-    wrapped: Option<Vec<u8>>,
-}
-
-impl DekRow {
-    fn open(&self, keyring: &Keyring, owner: &str) -> Result<Arc<DataKey>, Error> {
-        match (&self.wrapped, self.kek_version) {
-            (Some(bytes), Some(v)) => Ok(keyring.open(
-                self.id as u64,
-                &WrappedDek { kek_version: KekVersion(v), bytes: bytes.clone() },
-                &dek_context(self.id, &self.purpose),
-            )?),
-            _ => Err(Error::Shredded(owner.to_string())),
-        }
-    }
 }
 
 fn open_dek(conn: &Connection, keyring: &Keyring, id: i64) -> Result<Arc<DataKey>, Error> {
@@ -241,10 +154,6 @@ fn subject_dek(conn: &Connection, keyring: &Keyring, subject: &SubjectId) -> Res
         .optional()?
         .ok_or_else(|| Error::NotFound { kind: "subject", id: subject.to_string() })?;
     row.open(keyring, subject.as_str())
-}
-
-fn body_aad<'a>(kind: &'a str, id: &'a str) -> Aad<'a> {
-    Aad { kind, id, field: "body" }
 }
 
 impl Store for SqliteStore {
@@ -286,7 +195,7 @@ impl Store for SqliteStore {
                 };
                 let id = next;
                 next += 1;
-                let aad_id = format!("{}/{id}", rec.subject);
+                let aad_id = body_id(rec.subject.as_str(), id);
                 let sealed = key.seal(id as u64, &body_aad(rec.kind, &aad_id), rec.body.expose())?;
                 insert_record.execute(params![id, rec.subject.as_str(), rec.kind, created, sealed])?;
                 for lookup in rec.lookups {
@@ -321,7 +230,7 @@ impl Store for SqliteStore {
         drop(inner);
         let (subject, kind, sealed, dek) = row.ok_or_else(|| Error::NotFound { kind: "record", id: id.to_string() })?;
         let key = dek.open(&self.keyring, &subject)?;
-        let aad_id = format!("{subject}/{}", id.0);
+        let aad_id = body_id(&subject, id.0);
         let body = key.open(id.0 as u64, &body_aad(&kind, &aad_id), &sealed)?;
         Ok(Record { id, subject: SubjectId(subject), kind, body: Phi::new(body.to_vec()) })
     }
@@ -404,6 +313,59 @@ impl Store for SqliteStore {
             })?
             .collect::<Result<_, _>>()?;
         Ok(usage)
+    }
+
+    fn named_key(&self, purpose: &str, name: &str) -> Result<(u64, Arc<DataKey>), Error> {
+        let mut inner = self.lock();
+        let existing = inner
+            .conn
+            .prepare_cached(
+                "SELECT d.id, d.purpose, d.kek_version, d.wrapped FROM named_keys n JOIN deks d ON d.id = n.dek_id
+                 WHERE n.purpose = ?1 AND n.name = ?2",
+            )?
+            .query_row([purpose, name], |r| {
+                Ok(DekRow { id: r.get(0)?, purpose: r.get(1)?, kek_version: r.get(2)?, wrapped: r.get(3)? })
+            })
+            .optional()?;
+        if let Some(row) = existing {
+            return Ok((row.id as u64, row.open(&self.keyring, name)?));
+        }
+        let tx = inner.conn.transaction()?;
+        let (id, key) = create_dek(&tx, &self.keyring, purpose)?;
+        tx.execute(
+            "INSERT INTO named_keys (purpose, name, dek_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![purpose, name, id, now()],
+        )?;
+        tx.commit()?;
+        Ok((id as u64, key))
+    }
+
+    fn shred_named_key(&self, purpose: &str, name: &str) -> Result<(), Error> {
+        let mut inner = self.lock();
+        let tx = inner.conn.transaction()?;
+        let dek_id: Option<i64> = tx
+            .query_row("SELECT dek_id FROM named_keys WHERE purpose = ?1 AND name = ?2", [purpose, name], |r| r.get(0))
+            .optional()?;
+        let dek_id = match dek_id {
+            Some(id) => id,
+            None => {
+                tx.execute("INSERT INTO deks (purpose, created_at) VALUES (?1, ?2)", params![purpose, now()])?;
+                let id = tx.last_insert_rowid();
+                tx.execute(
+                    "INSERT INTO named_keys (purpose, name, dek_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![purpose, name, id, now()],
+                )?;
+                id
+            }
+        };
+        tx.execute(
+            "UPDATE deks SET wrapped = NULL, kek_version = NULL, shredded_at = COALESCE(shredded_at, ?1) WHERE id = ?2",
+            params![now(), dek_id],
+        )?;
+        tx.commit()?;
+        self.keyring.forget(dek_id as u64);
+        inner.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     fn ping(&self) -> Result<(), Error> {

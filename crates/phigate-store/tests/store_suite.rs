@@ -84,6 +84,31 @@ mod conformance {
         store.ping().unwrap();
     }
 
+    /// Named keys: stable, independent, survive rotation + revocation, shreddable.
+    pub fn named_keys(store: &dyn Store, keyring: &Keyring) {
+        let (id, key) = store.named_key("audit-subject", "psn_abc").unwrap();
+        let aad = phigate_keys::Aad { kind: "audit-payload", id: "psn_abc", field: "00" };
+        let sealed = key.seal(id, &aad, b"payload").unwrap();
+        let (id2, again) = store.named_key("audit-subject", "psn_abc").unwrap();
+        assert_eq!(id, id2);
+        assert_eq!(&again.open(id, &aad, &sealed).unwrap()[..], b"payload");
+        let (other, _) = store.named_key("audit-subject", "psn_xyz").unwrap();
+        assert_ne!(id, other);
+        let old = keyring.provider().current_version().unwrap();
+        keyring.rotate().unwrap();
+        assert!(store.rewrap_keys().unwrap().rewrapped >= 3);
+        keyring.disable(old).unwrap();
+        assert!(store.key_usage().unwrap().iter().all(|u| u.kek_version != old));
+        let (_, reopened) = store.named_key("audit-subject", "psn_abc").unwrap();
+        assert_eq!(&reopened.open(id, &aad, &sealed).unwrap()[..], b"payload");
+        store.shred_named_key("audit-subject", "psn_abc").unwrap();
+        store.shred_named_key("audit-subject", "psn_abc").unwrap();
+        assert!(matches!(store.named_key("audit-subject", "psn_abc"), Err(Error::Shredded(_))));
+        assert!(store.named_key("audit-subject", "psn_xyz").is_ok(), "other names unaffected");
+        store.shred_named_key("audit-subject", "never-seen").unwrap();
+        assert!(matches!(store.named_key("audit-subject", "never-seen"), Err(Error::Shredded(_))));
+    }
+
     pub fn shredding_is_exact(store: &dyn Store) {
         let gone = store.create_subject().unwrap();
         let kept = store.create_subject().unwrap();
@@ -266,33 +291,14 @@ fn backup_restores_and_refuses_tampering_truncation_and_wrong_key() {
 }
 
 #[test]
-fn named_keys_are_stable_shreddable_and_rewrapped() {
+fn sqlite_conformance_named_keys() {
     let env = Env::new();
-    let (id, key) = env.store.named_key("audit-subject", "psn_abc").unwrap();
-    let aad = phigate_keys::Aad { kind: "audit-payload", id: "psn_abc", field: "00" };
-    let sealed = key.seal(id, &aad, b"payload").unwrap();
-    let (id2, again) = env.store.named_key("audit-subject", "psn_abc").unwrap();
-    assert_eq!(id, id2);
-    assert_eq!(&again.open(id, &aad, &sealed).unwrap()[..], b"payload");
-    let (other, _) = env.store.named_key("audit-subject", "psn_xyz").unwrap();
-    assert_ne!(id, other);
-
-    // Rotation re-wraps named keys too; the old KEK can then be revoked.
-    let old = env.provider.current_version().unwrap();
-    env.store.keyring().rotate().unwrap();
-    env.store.rewrap_keys().unwrap();
-    env.store.keyring().disable(old).unwrap();
+    conformance::named_keys(&env.store, env.store.keyring());
+    // And after a restart, with nothing cached.
     drop(env.store);
     let store = open(env.dir.path(), env.provider.clone());
-    let (_, reopened) = store.named_key("audit-subject", "psn_abc").unwrap();
-    assert_eq!(&reopened.open(id, &aad, &sealed).unwrap()[..], b"payload");
-
-    store.shred_named_key("audit-subject", "psn_abc").unwrap();
-    store.shred_named_key("audit-subject", "psn_abc").unwrap();
+    assert!(store.named_key("audit-subject", "psn_xyz").is_ok());
     assert!(matches!(store.named_key("audit-subject", "psn_abc"), Err(Error::Shredded(_))));
-    assert!(store.named_key("audit-subject", "psn_xyz").is_ok(), "other names unaffected");
-    store.shred_named_key("audit-subject", "never-seen").unwrap();
-    assert!(matches!(store.named_key("audit-subject", "never-seen"), Err(Error::Shredded(_))));
 }
 
 mod props {
@@ -328,5 +334,95 @@ mod props {
             let err = env.store.get(id).unwrap_err();
             prop_assert!(matches!(err, Error::Key(KeyError::Tampered | KeyError::Malformed(_))), "{}", err);
         }
+    }
+}
+
+/// The same suite against a real PostgreSQL server (`PHIGATE_TEST_POSTGRES_URL`,
+/// started by `scripts/test`); each test gets its own schema, dropped after.
+mod postgres_backend {
+    use phigate_store::PgStore;
+
+    use super::*;
+
+    struct PgEnv {
+        _dir: tempfile::TempDir,
+        url: String,
+        schema: String,
+        keyring: Arc<Keyring>,
+        store: PgStore,
+    }
+
+    impl Drop for PgEnv {
+        fn drop(&mut self) {
+            if let Ok(mut c) = postgres::Client::connect(&self.url, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+            }
+        }
+    }
+
+    fn pg() -> Option<PgEnv> {
+        let Ok(url) = std::env::var("PHIGATE_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("PHIGATE_REQUIRE_PEERS").as_deref() != Ok("1"),
+                "PHIGATE_TEST_POSTGRES_URL required by PHIGATE_REQUIRE_PEERS=1"
+            );
+            eprintln!("SKIPPED: PHIGATE_TEST_POSTGRES_URL not set (scripts/test sets it)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Arc::new(LocalFileProvider::open_or_create(&dir.path().join("kek.json")).unwrap());
+        let keyring = Arc::new(Keyring::new(provider, Duration::from_secs(300)));
+        let schema = format!("phigate_test_{}", hex::encode(rand::random::<[u8; 6]>()));
+        let store = PgStore::connect(&url, &schema, keyring.clone()).unwrap();
+        Some(PgEnv { _dir: dir, url, schema, keyring, store })
+    }
+
+    #[test]
+    fn pg_conformance_round_trip_and_lookup() {
+        let Some(env) = pg() else { return };
+        conformance::round_trip_and_lookup(&env.store);
+    }
+
+    #[test]
+    fn pg_conformance_shredding_is_exact() {
+        let Some(env) = pg() else { return };
+        conformance::shredding_is_exact(&env.store);
+    }
+
+    #[test]
+    fn pg_conformance_named_keys() {
+        let Some(env) = pg() else { return };
+        conformance::named_keys(&env.store, &env.keyring);
+    }
+
+    #[test]
+    fn pg_holds_no_canary_in_any_column_and_reconnects() {
+        let Some(env) = pg() else { return };
+        let s = env.store.create_subject().unwrap();
+        let id = put(&env.store, &s, "Zebulon Canary-Pg 555-01-9876", "CANARY-PG-MRN-1");
+        let mut c = postgres::Client::connect(&env.url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {}", env.schema)).unwrap();
+        for table in ["records", "lookups", "deks", "subjects", "settings", "named_keys"] {
+            let dump: String = c
+                .query_one(&format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM {table} t"), &[])
+                .unwrap()
+                .get(0);
+            for canary in ["Zebulon", "Canary-Pg", "555-01-9876", "CANARY-PG-MRN-1", "canary-pg-mrn-1"] {
+                assert!(!dump.contains(canary), "{canary} in table {table}");
+            }
+        }
+        // A second instance on the same schema reads what the first wrote.
+        let second = PgStore::connect(&env.url, &env.schema, env.keyring.clone()).unwrap();
+        assert_eq!(body(&second, id), "Zebulon Canary-Pg 555-01-9876");
+        assert_eq!(second.find("patient", "mrn", &phi("canary-pg-mrn-1")).unwrap(), vec![id]);
+    }
+
+    #[test]
+    fn non_loopback_host_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Arc::new(LocalFileProvider::open_or_create(&dir.path().join("kek.json")).unwrap());
+        let keyring = Arc::new(Keyring::new(provider, Duration::from_secs(1)));
+        let err = PgStore::connect("postgres://u@db.example.org/phigate", "s", keyring).unwrap_err().to_string();
+        assert!(err.contains("non-loopback"), "{err}");
     }
 }

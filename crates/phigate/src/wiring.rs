@@ -4,13 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use phigate_config::{Config, KeyProviderConfig};
+use phigate_config::{Config, KeyProviderConfig, StoreConfig};
 use phigate_keys::provider::local_file::LocalFileProvider;
 use phigate_keys::{
     AwsKmsConfig, AwsKmsProvider, AwsSecretAccessKey, AwsSessionToken, KeyProvider, Keyring, Pkcs11Config, Pkcs11Pin,
     Pkcs11Provider,
 };
-use phigate_store::SqliteStore;
+use phigate_store::{PgStore, SqliteStore, Store};
 
 use crate::cli::GlobalArgs;
 use crate::env::ProcessEnv;
@@ -91,14 +91,63 @@ pub fn key_provider(config: &Config, may_create: bool) -> anyhow::Result<Arc<dyn
     }
 }
 
-/// Opens the store (creating it if `may_create`).
-pub fn open_store(config: &Config, may_create: bool) -> anyhow::Result<Arc<SqliteStore>> {
-    let provider = key_provider(config, may_create)?;
-    let db = config.database_path();
-    if !may_create && !db.exists() {
-        bail!("no database at {}; is --data-dir right?", db.display());
+/// The configured store, with what only one backend can do.
+#[derive(Clone)]
+pub enum Backend {
+    /// The embedded SQLite file.
+    Sqlite(Arc<SqliteStore>),
+    /// A PostgreSQL database.
+    Postgres(Arc<PgStore>),
+}
+
+impl Backend {
+    /// The store, for everything backend-independent.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(s) => s.clone(),
+            Self::Postgres(s) => s.clone(),
+        }
     }
-    let keyring = Arc::new(Keyring::new(provider, config.keys.cache_max_age));
-    let store = SqliteStore::open(&db, keyring).with_context(|| format!("opening store {}", db.display()))?;
-    Ok(Arc::new(store))
+
+    /// The keyring the store seals with.
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        match self {
+            Self::Sqlite(s) => s.keyring(),
+            Self::Postgres(s) => s.keyring(),
+        }
+    }
+
+    /// The SQLite store, for file-level operations (backup).
+    pub fn sqlite(&self) -> anyhow::Result<&Arc<SqliteStore>> {
+        match self {
+            Self::Sqlite(s) => Ok(s),
+            Self::Postgres(_) => bail!(
+                "`phigate backup` archives the embedded SQLite store; for PostgreSQL use pg_dump \
+                 (every PHI value in it is already sealed under your keys, which pg_dump never sees)"
+            ),
+        }
+    }
+}
+
+/// Opens the configured store (creating the SQLite file if `may_create`).
+pub fn open_store(config: &Config, may_create: bool) -> anyhow::Result<Backend> {
+    match &config.store {
+        StoreConfig::Postgres { url, schema } => {
+            let provider = key_provider(config, may_create)?;
+            let keyring = Arc::new(Keyring::new(provider, config.keys.cache_max_age));
+            let store = PgStore::connect(url.expose(), schema, keyring)
+                .with_context(|| format!("opening PostgreSQL store (schema {schema})"))?;
+            Ok(Backend::Postgres(Arc::new(store)))
+        }
+        _ => {
+            let provider = key_provider(config, may_create)?;
+            let db = config.database_path();
+            if !may_create && !db.exists() {
+                bail!("no database at {}; is --data-dir right?", db.display());
+            }
+            let keyring = Arc::new(Keyring::new(provider, config.keys.cache_max_age));
+            let store = SqliteStore::open(&db, keyring).with_context(|| format!("opening store {}", db.display()))?;
+            Ok(Backend::Sqlite(Arc::new(store)))
+        }
+    }
 }

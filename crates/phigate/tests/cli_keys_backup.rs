@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_phigate");
 
 fn phigate(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).arg("--data-dir").arg(data).output().unwrap()
+    phigate_env(data, args, &[])
+}
+
+fn phigate_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BIN).args(args).arg("--data-dir").arg(data).envs(env.iter().copied()).output().unwrap()
 }
 
 fn ok(out: &Output) -> String {
@@ -28,9 +32,14 @@ fn err(out: &Output) -> String {
 
 /// Runs the demo once so the data dir has keys, a database and demo records.
 fn init(data: &Path) {
+    init_env(data, &[]);
+}
+
+fn init_env(data: &Path, env: &[(&str, &str)]) {
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -122,4 +131,29 @@ fn shred_requires_confirmation_and_a_valid_id() {
     assert!(e.contains("--yes"), "{e}");
     let e = err(&phigate(&data, &["subjects", "shred", "--subject", "s_00000000000000000000000000000000", "--yes"]));
     assert!(e.contains("not found"), "{e}");
+}
+
+#[test]
+fn postgres_backend_from_the_environment() {
+    let Ok(url) = std::env::var("PHIGATE_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("PHIGATE_REQUIRE_PEERS").as_deref() != Ok("1"), "PHIGATE_TEST_POSTGRES_URL required");
+        eprintln!("SKIPPED: PHIGATE_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let schema = format!("phigate_cli_{}", std::process::id());
+    let env = [
+        ("PHIGATE_STORE_BACKEND", "postgres"),
+        ("PHIGATE_STORE_POSTGRES_URL", url.as_str()),
+        ("PHIGATE_STORE_POSTGRES_SCHEMA", schema.as_str()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    init_env(&data, &env);
+    assert!(!data.join("phigate.db").exists(), "nothing goes to SQLite when PostgreSQL is configured");
+    let status = ok(&phigate_env(&data, &["keys", "status"], &env));
+    assert!(status.lines().any(|l| l.starts_with("v1") && l.ends_with('4')), "{status}");
+    let refused = err(&phigate_env(&data, &["backup", "--out", dir.path().join("b").to_str().unwrap()], &env));
+    assert!(refused.contains("pg_dump"), "{refused}");
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }

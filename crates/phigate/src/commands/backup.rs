@@ -9,8 +9,9 @@ use crate::wiring;
 
 pub fn backup(global: &GlobalArgs, out: &Path) -> anyhow::Result<()> {
     let config = wiring::load_config(global)?;
-    let store = wiring::open_store(&config, false)?;
-    let s = write_backup(&store, out)?;
+    let backend = wiring::open_store(&config, false)?;
+    let store = backend.sqlite()?;
+    let s = write_backup(store, out)?;
     println!(
         "wrote {} ({} bytes; database {} bytes) sealed under key-encryption key {}; backup id {}",
         out.display(),

@@ -2,15 +2,15 @@
 
 use anyhow::bail;
 use phigate_keys::{KekState, KekVersion};
-use phigate_store::Store;
 
 use crate::cli::{GlobalArgs, KeysCommand};
 use crate::wiring;
 
 pub fn run(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<()> {
     let config = wiring::load_config(global)?;
-    let store = wiring::open_store(&config, false)?;
-    let keyring = store.keyring();
+    let backend = wiring::open_store(&config, false)?;
+    let keyring = backend.keyring();
+    let store = backend.store();
     match cmd {
         KeysCommand::Status => {
             let usage = store.key_usage()?;

@@ -9,7 +9,7 @@ use phigate_phi::Phi;
 use phigate_server::telemetry::Metrics;
 use phigate_server::tls::{self, MinVersion};
 use phigate_server::{AppState, listener, router};
-use phigate_store::{Lookup, NewRecord, SqliteStore, Store};
+use phigate_store::{Lookup, NewRecord, Store};
 
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::{logging, wiring};
@@ -39,7 +39,7 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     restrict_dir(&config.data_dir)?;
     let store = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || wiring::open_store(&config, true)).await??
+        tokio::task::spawn_blocking(move || wiring::open_store(&config, true)).await??.store()
     };
 
     let (cert, key) = match (&config.server.tls_cert, &config.server.tls_key) {
@@ -58,13 +58,13 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
 
     let seeded = if mode == Mode::Demo {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || seed_demo(&store)).await??
+        tokio::task::spawn_blocking(move || seed_demo(store.as_ref())).await??
     } else {
         0
     };
 
     let metrics = Arc::new(Metrics::new());
-    let state = AppState { store: store.clone(), metrics: metrics.clone() };
+    let state = AppState { store, metrics: metrics.clone() };
     let app = router(state, config.server.max_body_bytes);
     let listener = listener::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -93,7 +93,7 @@ const DEMO_PATIENTS: &[(&str, &str)] = &[
     ("MRN-DEMO-0003", r#"{"name":"Riley Testcase","birthDate":"1988-11-30","note":"synthetic demo patient"}"#),
 ];
 
-fn seed_demo(store: &SqliteStore) -> anyhow::Result<usize> {
+fn seed_demo(store: &dyn Store) -> anyhow::Result<usize> {
     let first = Phi::new(DEMO_PATIENTS[0].0.to_string());
     if !store.find("patient", "mrn", &first)?.is_empty() {
         return Ok(0);

@@ -1,7 +1,7 @@
 //! `phigate subjects …`.
 
 use anyhow::bail;
-use phigate_store::{Store, SubjectId};
+use phigate_store::SubjectId;
 
 use crate::cli::{GlobalArgs, SubjectsCommand};
 use crate::wiring;
@@ -16,7 +16,7 @@ pub fn run(global: &GlobalArgs, cmd: SubjectsCommand) -> anyhow::Result<()> {
                 );
             }
             let config = wiring::load_config(global)?;
-            let store = wiring::open_store(&config, false)?;
+            let store = wiring::open_store(&config, false)?.store();
             let records = store.records_of(&subject)?.len();
             store.shred_subject(&subject)?;
             println!("shredded {subject}: its data key is destroyed; {records} records are now unrecoverable");
