@@ -1,0 +1,61 @@
+//! The route table: deny unknown routes, list routes lacking an entry.
+
+use phigate_policy::{AccessContext, Action, Policy, Purpose, RouteDecision, RoutePolicy, RouteRequirement};
+
+use crate::{now, user};
+
+fn table() -> RoutePolicy {
+    let mut t = Policy::default_policy().unwrap().routes().clone();
+    t.insert(
+        "GET",
+        "/api/v1/patients/{id}",
+        RouteRequirement::Permission { action: Action::Read, resource: "Patient".into() },
+    );
+    t
+}
+
+#[test]
+fn routes_without_an_entry_are_listed() {
+    let t = table();
+    let router = [
+        ("GET", "/healthz"),
+        ("get", "/api/v1/me"),
+        ("GET", "/api/v1/patients/{id}"),
+        ("DELETE", "/api/v1/patients/{id}"),
+        ("POST", "/api/v1/break-glass"),
+    ];
+    assert_eq!(
+        t.missing(router),
+        vec![
+            ("DELETE".to_owned(), "/api/v1/patients/{id}".to_owned()),
+            ("POST".to_owned(), "/api/v1/break-glass".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn check_maps_to_allowed_401_and_403() {
+    let policy = Policy::default_policy().unwrap();
+    let t = table();
+    let ctx = AccessContext { now: now(), care_relationship: Some(true), deidentified: false };
+    let p = Purpose::Treatment;
+    assert_eq!(t.check(&policy, None, "GET", "/healthz", p, &ctx), RouteDecision::Allowed(None));
+    assert_eq!(t.check(&policy, None, "GET", "/api/v1/me", p, &ctx), RouteDecision::Unauthenticated);
+    assert_eq!(t.check(&policy, None, "GET", "/api/v1/patients/{id}", p, &ctx), RouteDecision::Unauthenticated);
+    let admin = user(&["administrator"]);
+    assert_eq!(t.check(&policy, Some(&admin), "GET", "/api/v1/me", p, &ctx), RouteDecision::Allowed(None));
+    assert!(matches!(
+        t.check(&policy, Some(&admin), "GET", "/api/v1/patients/{id}", p, &ctx),
+        RouteDecision::Forbidden(_)
+    ));
+    let clinician = user(&["clinician"]);
+    assert!(matches!(
+        t.check(&policy, Some(&clinician), "GET", "/api/v1/patients/{id}", p, &ctx),
+        RouteDecision::Allowed(Some(d)) if d.allowed
+    ));
+    // Unknown route: forbidden even for an authenticated caller.
+    assert!(matches!(
+        t.check(&policy, Some(&clinician), "GET", "/api/v1/secret", p, &ctx),
+        RouteDecision::Forbidden(_)
+    ));
+}
