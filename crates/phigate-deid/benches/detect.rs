@@ -1,0 +1,77 @@
+//! Single-thread detection throughput over the shared PhysioNet corpus.
+//!
+//! `cargo bench -p phigate-deid --bench detect`
+//! Prints MB/s (10^6 bytes of UTF-8 text per second). Falls back to a
+//! synthetic note, saying so, when `../shared` is absent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use phigate_deid::Detector;
+use phigate_deid::eval::read_gold;
+
+fn corpus() -> (Vec<String>, &'static str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/deid/physionet_deid_nursing.jsonl");
+    match std::fs::File::open(&path) {
+        Ok(f) => {
+            let notes = read_gold(std::io::BufReader::new(f)).unwrap();
+            let texts = notes.iter().map(|n| n.text.expose().clone()).collect();
+            (texts, "PhysioNet nursing corpus (2,434 notes)")
+        }
+        Err(_) => {
+            let unit = "Pt seen by Dr. Ronayne on 3/14. Daughter Suzette called 410-555-0142. \
+                        BP 120/80, HR 88. Foley draining. Plan: transfer to Quartermain 2.\n";
+            (vec![unit.repeat(2_000); 100], "synthetic notes (shared corpus not found)")
+        }
+    }
+}
+
+/// User+system CPU seconds of this process (Linux), so the figure stays
+/// meaningful on a machine shared with other jobs; `None` elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+fn main() {
+    let (texts, what) = corpus();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let start = Instant::now();
+    let detector = Detector::new();
+    let warm = start.elapsed();
+    // Warm caches once, then time whole passes for at least two seconds.
+    let mut spans = 0usize;
+    for t in &texts {
+        spans += detector.detect(t).len();
+    }
+    let mut passes = 0u32;
+    let mut elapsed = Duration::ZERO;
+    let cpu0 = cpu_seconds();
+    while elapsed < Duration::from_secs(4) || passes < 5 {
+        let t0 = Instant::now();
+        for t in &texts {
+            std::hint::black_box(detector.detect(std::hint::black_box(t)));
+        }
+        elapsed += t0.elapsed();
+        passes += 1;
+    }
+    let per_pass = elapsed.as_secs_f64() / f64::from(passes);
+    let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| (b - a) / f64::from(passes));
+    println!("input: {what}, {bytes} bytes, {spans} spans per pass");
+    println!("dictionary + regex start-up: {:.1} ms", warm.as_secs_f64() * 1e3);
+    println!(
+        "detect, single thread: {:.1} MB/s ({passes} passes, {:.1} ms per pass)",
+        bytes as f64 / per_pass / 1e6,
+        per_pass * 1e3
+    );
+    if let Some(c) = cpu.filter(|c| *c > 0.0) {
+        println!(
+            "detect, single thread, per CPU-second: {:.1} MB/s (wall-clock figure is lower when other jobs share the cores)",
+            bytes as f64 / c / 1e6
+        );
+    }
+}

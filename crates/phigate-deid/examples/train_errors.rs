@@ -1,0 +1,88 @@
+//! Prints the misses and false positives on the **training** split of the
+//! shared corpus, with context, grouped by the rule that fired: the tuning
+//! loop. It refuses to look at the test split.
+//!
+//! `cargo run --release -p phigate-deid --example train_errors [misses|fps|all]`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use phigate_deid::Detector;
+use phigate_deid::eval::{EvalOptions, Split, evaluate, read_gold};
+use phigate_deid::span::CharIndex;
+
+fn main() {
+    let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/deid/physionet_deid_nursing.jsonl");
+    let notes = read_gold(std::io::BufReader::new(std::fs::File::open(path).unwrap())).unwrap();
+    // PHIGATE_NO_GAZETTEER=1 measures the generic facility rules alone.
+    let rules = phigate_deid::context::RuleSet {
+        site_gazetteer: std::env::var_os("PHIGATE_NO_GAZETTEER").is_none(),
+        ..Default::default()
+    };
+    let detector = Detector::new().with_rules(rules);
+    let opts = EvalOptions { split: Split::Train, collect_errors: true, ..EvalOptions::default() };
+    let report = evaluate(&detector, &notes, &opts);
+    print!("{}", report.render());
+    let ctx = |note: usize, s: usize, e: usize| {
+        let t: Vec<char> = notes[note].text.expose().chars().collect();
+        let a: String = t[s.saturating_sub(30)..s].iter().collect();
+        let b: String = t[s..e].iter().collect();
+        let c: String = t[e..(e + 20).min(t.len())].iter().collect();
+        format!("{:?} [[{}]] {:?}", a, b, c)
+    };
+    // Per-rule hits on gold (train only).
+    let mut per_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (n, note) in notes.iter().enumerate() {
+        if !Split::Train.contains(note.patient) {
+            continue;
+        }
+        let text = note.text.expose();
+        let idx = CharIndex::new(text);
+        let gold: Vec<(usize, usize)> = note
+            .spans
+            .iter()
+            .filter(|g| g.kind != "DateYear")
+            .map(|g| (idx.byte_of_char(g.start).unwrap(), idx.byte_of_char(g.end).unwrap()))
+            .collect();
+        for f in detector.explain(text) {
+            let hit = gold.iter().any(|&(s, e)| f.span.start < e && s < f.span.end);
+            let e = per_rule.entry(f.rule).or_default();
+            if hit { e.0 += 1 } else { e.1 += 1 }
+        }
+        let _ = n;
+    }
+    for (rule, (tp, fp)) in &per_rule {
+        println!("rule {rule:<18} on-gold {tp:>5}  off-gold {fp:>5}");
+    }
+    if what == "misses" || what == "all" {
+        println!("== misses");
+        for m in &report.misses {
+            println!("{:<18} {}", m.kind, ctx(m.note, m.start, m.end));
+        }
+    }
+    if what == "fps" || what == "all" {
+        println!("== false positives by rule");
+        let mut by_rule: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for f in &report.false_positives {
+            let text = notes[f.note].text.expose();
+            let idx = CharIndex::new(text);
+            let (bs, be) = (idx.byte_of_char(f.start).unwrap(), idx.byte_of_char(f.end).unwrap());
+            let rules: Vec<&str> = detector
+                .explain(text)
+                .into_iter()
+                .filter(|x| x.span.start < be && bs < x.span.end)
+                .map(|x| x.rule)
+                .collect();
+            let key = rules.first().copied().unwrap_or("?");
+            by_rule.entry(key).or_default().push(format!("{:<9} {}", f.kind, ctx(f.note, f.start, f.end)));
+        }
+        for (rule, v) in by_rule {
+            println!("-- {rule}: {}", v.len());
+            for x in v {
+                println!("   {x}");
+            }
+        }
+    }
+}

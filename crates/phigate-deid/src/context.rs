@@ -1,0 +1,615 @@
+//! Context rules: weak dictionary evidence plus a cue word makes a span.
+//!
+//! A Census surname alone is weak evidence (the list holds "Care", "Heart",
+//! "Foley"); after "Dr", before "RN", after "daughter" or in "FIRST LAST"
+//! shape it is strong. Rules run over the word list of one note; a name
+//! confirmed by a rule is then found again wherever else it occurs in that
+//! note ("Mr. Lomish … Lomish was extubated").
+
+use std::collections::HashSet;
+
+use crate::dictionary::{Cue, Flags};
+use crate::span::{Kind, Span};
+use crate::token::{Lower, Token};
+
+mod place;
+
+/// A span and the rule that proposed it (kept for tuning and explanation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The span.
+    pub span: Span,
+    /// Short name of the rule.
+    pub rule: &'static str,
+}
+
+/// Which optional, lower-precision rules run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleSet {
+    /// A lone Census first name that is not vocabulary is a name.
+    pub lone_first_names: bool,
+    /// A lone capitalized Census surname (in mixed-case text) is a name.
+    pub lone_surnames: bool,
+    /// Use the site facility gazetteer (`data/facilities.txt`). Off, only
+    /// generic facility rules run: how the engine does at a site whose
+    /// facilities it has never seen.
+    pub site_gazetteer: bool,
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        Self { lone_first_names: true, lone_surnames: true, site_gazetteer: true }
+    }
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    toks: &'a [Token],
+    /// True when the note is (almost) all upper case, so capitals say nothing.
+    shouting: bool,
+    out: Vec<Finding>,
+}
+
+/// Runs every rule over `tokens` of `text`.
+pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
+    let stripped: Vec<Token>;
+    let tokens = if rules.site_gazetteer {
+        tokens
+    } else {
+        stripped = tokens.iter().map(|t| Token { flags: t.flags.without(Flags::FACILITY), ..*t }).collect();
+        &stripped
+    };
+    let letters = tokens.iter().filter(|t| t.has(Flags::CAP)).count();
+    let upper = tokens.iter().filter(|t| t.has(Flags::UPPER)).count();
+    let mut cx = Ctx { text, toks: tokens, shouting: letters > 0 && upper * 10 >= tokens.len() * 6, out: Vec::new() };
+    for i in 0..tokens.len() {
+        cx.title(i);
+        cx.relation(i);
+        cx.credential(i);
+        cx.introducer(i);
+        cx.informed(i);
+        cx.contact(i);
+        cx.initial_surname(i);
+        cx.first_last(i);
+        cx.facility(i);
+        cx.place(i);
+        cx.destination(i);
+        if rules.lone_first_names {
+            cx.lone_first(i);
+        }
+        if rules.lone_surnames {
+            cx.lone_last(i);
+        }
+    }
+    cx.propagate();
+    cx.out
+}
+
+impl Ctx<'_> {
+    fn tok(&self, i: usize) -> Option<Token> {
+        self.toks.get(i).copied()
+    }
+
+    /// Text between token `i` and token `i + 1`.
+    fn gap_after(&self, i: usize) -> &str {
+        match (self.toks.get(i), self.toks.get(i + 1)) {
+            (Some(a), Some(b)) => &self.text[a.end..b.start],
+            (Some(a), None) => &self.text[a.end..],
+            _ => "",
+        }
+    }
+
+    /// Same line, separated by spaces and at most one of `.`/`,`.
+    fn joined(&self, i: usize, allow: &[char]) -> bool {
+        let g = self.gap_after(i);
+        !g.is_empty()
+            && g.len() <= 4
+            && g.chars().all(|c| c == ' ' || allow.contains(&c))
+            && g.chars().filter(|c| *c != ' ').count() <= 1
+    }
+
+    fn emit(&mut self, first: usize, last: usize, kind: Kind, rule: &'static str) {
+        if let (Some(a), Some(b)) = (self.toks.get(first), self.toks.get(last)) {
+            self.out.push(Finding { span: Span::new(a.start, b.end, kind), rule });
+        }
+    }
+
+    /// Could be part of a name given strong context: not a function word or
+    /// cue, and either a Census name or not ordinary vocabulary.
+    fn name_given_context(&self, i: usize) -> bool {
+        self.tok(i).is_some_and(|t| {
+            !t.has(Flags::STOP)
+                && t.cue == Cue::None
+                && (t.has(Flags::NAME) || !t.has(Flags::COMMON))
+                && !t.has(Flags::INITIAL)
+        })
+    }
+
+    /// Could be a name with no context at all.
+    fn name_alone(&self, i: usize) -> bool {
+        self.tok(i).is_some_and(|t| !t.has(Flags::STOP | Flags::COMMON | Flags::INITIAL) && t.cue == Cue::None)
+    }
+
+    fn is_initial(&self, i: usize) -> bool {
+        self.tok(i).is_some_and(|t| t.has(Flags::INITIAL) && t.has(Flags::CAP) && !t.has(Flags::STOP))
+            || self.tok(i).is_some_and(|t| t.has(Flags::INITIAL) && self.gap_after(i).starts_with('.'))
+    }
+
+    /// Extends a name that starts at `i` over following name words and
+    /// initials on the same line; returns the last index.
+    fn extend(&self, i: usize) -> usize {
+        let mut last = i;
+        let mut k = i;
+        while k + 1 < self.toks.len() && k < i + 3 {
+            if !self.joined(k, &['.', '-']) {
+                break;
+            }
+            let next = k + 1;
+            if self.name_alone(next)
+                || (self.is_initial(next) && self.name_given_context(next + 1))
+                || self.tok(next).is_some_and(|t| {
+                    t.has(Flags::NAME)
+                        && !t.has(Flags::STOP)
+                        && t.cue == Cue::None
+                        && (!self.shouting && t.has(Flags::CAP))
+                })
+            {
+                last = next;
+                k = next;
+            } else {
+                break;
+            }
+        }
+        last
+    }
+
+    /// Extends backwards from `i` over name words and initials.
+    fn extend_back(&self, i: usize, max: usize) -> usize {
+        let mut first = i;
+        while first > 0 && i - first < max {
+            let prev = first - 1;
+            if !self.joined(prev, &['.', ',']) {
+                break;
+            }
+            if self.name_given_context(prev) || self.is_initial(prev) {
+                first = prev;
+            } else {
+                break;
+            }
+        }
+        first
+    }
+
+    /// The word at `i`, ASCII-lowercased on the stack.
+    fn word(&self, i: usize) -> Lower {
+        self.toks.get(i).map_or_else(Lower::default, |t| Lower::new(&self.text[t.start..t.end]))
+    }
+
+    /// True if the word at `i` is one of `words` (lowercase), in any case.
+    fn is(&self, i: usize, words: &[&str]) -> bool {
+        self.toks.get(i).is_some_and(|t| {
+            let w = &self.text[t.start..t.end];
+            words.iter().any(|x| x.eq_ignore_ascii_case(w))
+        })
+    }
+
+    /// Capitalized where capitals carry information (not in an all-caps note).
+    fn proper_case(&self, i: usize) -> bool {
+        !self.shouting && self.tok(i).is_some_and(|t| t.has(Flags::CAP) && !t.has(Flags::UPPER))
+    }
+
+    /// A name word after a cue: a Census name that is not vocabulary, or an
+    /// unknown word; vocabulary that is also a Census name only when `lenient`
+    /// and written like a proper noun.
+    fn name_after_cue(&self, i: usize, lenient: bool) -> bool {
+        self.tok(i).is_some_and(|t| {
+            !t.has(Flags::STOP | Flags::INITIAL)
+                && t.cue == Cue::None
+                && (!t.has(Flags::COMMON) || (lenient && t.has(Flags::NAME)))
+        })
+    }
+
+    /// "Dr. Smith", "DR JONES", "Mrs. Haas", "nurse Virginia Sallese".
+    fn title(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        let clinician = t.cue == Cue::Credential && matches!(self.word(i).as_str(), "md" | "np" | "pa" | "rn");
+        if !(t.cue == Cue::Title || clinician) || !self.joined(i, &['.']) {
+            return;
+        }
+        let strong = matches!(self.word(i).as_str(), "dr" | "drs" | "doctor" | "mr" | "mrs" | "miss" | "mister");
+        // "3-4+MR." is mitral regurgitation, not a title.
+        if self.text[..t.start].ends_with(|c: char| c.is_ascii_digit() || c == '+') {
+            return;
+        }
+        let mut j = i + 1;
+        // "Dr. J. Smith"
+        if self.is_initial(j) && self.joined(j, &['.']) && self.name_after_cue(j + 1, strong) {
+            j += 1;
+        }
+        let stop_first = strong
+            && self.proper_case(j)
+            && self.tok(j).is_some_and(|n| n.has(Flags::FIRST))
+            && self.joined(j, &[])
+            && self.name_after_cue(j + 1, false);
+        if !self.name_after_cue(j, strong) && !stop_first {
+            return;
+        }
+        let first_name = self.tok(j).is_some_and(|n| n.has(Flags::FIRST) && !n.has(Flags::COMMON));
+        if !(strong || self.proper_case(j) || self.shouting || first_name) {
+            return;
+        }
+        let last = self.extend(j);
+        self.emit(i + 1, last, Kind::Name, "title");
+        // "Drs Ferullo and Saeed"
+        if self.word(last + 1) == "and" && self.name_after_cue(last + 2, false) {
+            let l2 = self.extend(last + 2);
+            self.emit(last + 2, l2, Kind::Name, "title");
+        }
+    }
+
+    /// "daughter Peggy", "son, bill", "wife (Irene Sherwood", and
+    /// "Ursla Moretti (daughter)".
+    fn relation(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if t.cue != Cue::Relation {
+            return;
+        }
+        let relative = |cx: &Self, j: usize| {
+            cx.tok(j).is_some_and(|n| {
+                !n.has(Flags::STOP | Flags::INITIAL)
+                    && n.cue == Cue::None
+                    && ((n.has(Flags::NAME) && !n.has(Flags::COMMON))
+                        || (n.has(Flags::FIRST) && (cx.proper_case(j) || cx.shouting))
+                        || (!n.has(Flags::COMMON) && cx.proper_case(j)))
+            })
+        };
+        // Forward.
+        let g = self.gap_after(i);
+        if g.len() <= 4 && !g.contains('\n') && g.chars().all(|c| " ,:(-\"'".contains(c)) {
+            let mut j = i + 1;
+            if ["is", "named"].contains(&self.word(j).as_str()) && self.joined(j, &[',']) {
+                j += 1;
+            }
+            if relative(self, j) {
+                let last = self.extend(j);
+                self.emit(j, last, Kind::Name, "relation");
+                // "daughters sarah and margie"
+                if self.word(last + 1) == "and" && relative(self, last + 2) {
+                    let l2 = self.extend(last + 2);
+                    self.emit(last + 2, l2, Kind::Name, "relation");
+                }
+            }
+        }
+        // Backward: "Moretti (daughter)" / "Hank Przybylo (son)".
+        if i > 0 {
+            let prev = i - 1;
+            let gp = self.gap_after(prev).trim();
+            if (gp == "(" || gp == "-" || gp == "- ")
+                && self.tok(prev).is_some_and(|p| p.has(Flags::NAME) || !p.has(Flags::COMMON))
+                && self.name_after_cue(prev, false)
+            {
+                let first = self.extend_back(prev, 2);
+                self.emit(first, prev, Kind::Name, "relation-after");
+            }
+        }
+    }
+
+    /// "anita morris rn", "FRANCIS G. LEVINE, RRT", "barbara j. parrilli bsn/rn".
+    fn credential(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if t.cue != Cue::Credential || i == 0 {
+            return;
+        }
+        // Skip a preceding credential ("bsn/rn").
+        let mut prev = i - 1;
+        if self.tok(prev).is_some_and(|p| p.cue == Cue::Credential) && prev > 0 {
+            prev -= 1;
+        }
+        let gp = self.gap_after(prev);
+        if gp.contains('\n') || gp.len() > 3 || !gp.chars().all(|c| " ,/.".contains(c)) {
+            return;
+        }
+        let plain = |cx: &Self, k: usize| {
+            cx.tok(k)
+                .is_some_and(|t| !t.has(Flags::STOP | Flags::COMMON) && t.cue == Cue::None && !t.has(Flags::INITIAL))
+        };
+        if !plain(self, prev) {
+            return;
+        }
+        let mut first = prev;
+        while first > 0 && prev - first < 3 && self.joined(first - 1, &['.', ',']) {
+            if plain(self, first - 1) || self.is_initial(first - 1) {
+                first -= 1;
+            } else {
+                break;
+            }
+        }
+        // "PA" and "MD" are also anatomy and orders: demand a fuller name.
+        let weak = matches!(self.word(i).as_str(), "pa" | "md" | "np");
+        let words = (first..=prev).filter(|&k| !self.is_initial(k)).count();
+        let named = (first..=prev).any(|k| self.tok(k).is_some_and(|t| t.has(Flags::NAME)));
+        if !weak || (words >= 2 && named) || first < prev {
+            self.emit(first, prev, Kind::Name, "credential");
+        }
+    }
+
+    /// "seen by Dolan", "per Sullivan", "spoke with Helen", "paged Kargas".
+    fn introducer(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if t.cue != Cue::Introducer {
+            return;
+        }
+        let is_with = self.is(i, &["with"]);
+        let speech = |w: &str| {
+            [
+                "spoke",
+                "talked",
+                "met",
+                "consult",
+                "spoken",
+                "speaking",
+                "discussed",
+                "conversation",
+                "meeting",
+                "consulted",
+                "touch",
+                "work",
+                "working",
+            ]
+            .contains(&w)
+        };
+        let strong_with = is_with && i > 0 && (speech(&self.word(i - 1)) || (i > 1 && speech(&self.word(i - 2))));
+        if t.cue != Cue::Introducer || (is_with && !strong_with) {
+            return;
+        }
+        if !self.joined(i, &[':', ',']) {
+            return;
+        }
+        let j = i + 1;
+        let ok = self.tok(j).is_some_and(|n| {
+            !n.has(Flags::STOP | Flags::INITIAL)
+                && n.cue == Cue::None
+                && ((n.has(Flags::NAME) && !n.has(Flags::COMMON))
+                    || (strong_with && !n.has(Flags::COMMON) && (self.proper_case(j) || self.shouting)))
+        });
+        if ok {
+            let last = self.extend(j);
+            self.emit(j, last, Kind::Name, "introducer");
+        }
+    }
+
+    /// "Lopie Certusi cell# 410-…": a name right before a phone cue.
+    fn contact(&mut self, i: usize) {
+        // The digits that must follow are checked first: they are rarer.
+        if i == 0
+            || !self.gap_after(i).trim_start().starts_with(['#', ':', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+        {
+            return;
+        }
+        if !self.is(i, &["cell", "home", "phone", "tel", "pager", "beeper", "work", "office"]) {
+            return;
+        }
+        let after = self.gap_after(i).trim_start();
+        if !(after.starts_with('#') || after.starts_with(|c: char| c.is_ascii_digit()) || after.starts_with(':')) {
+            return;
+        }
+        let prev = i - 1;
+        if !self.joined(prev, &[',', '-']) {
+            return;
+        }
+        let plain = |cx: &Self, k: usize| {
+            cx.tok(k).is_some_and(|t| !t.has(Flags::STOP | Flags::COMMON | Flags::INITIAL) && t.cue == Cue::None)
+        };
+        if plain(self, prev) {
+            let mut first = prev;
+            if first > 0 && self.joined(first - 1, &[]) && plain(self, first - 1) {
+                first -= 1;
+            }
+            self.emit(first, prev, Kind::Name, "contact");
+        }
+    }
+
+    /// "Marotta aware", "Taggart notified".
+    fn informed(&mut self, i: usize) {
+        if i == 0 || !matches!(self.toks[i].cue, Cue::Informed | Cue::Introducer) {
+            return;
+        }
+        let w = self.word(i);
+        let prev = i - 1;
+        if !self.joined(prev, &[]) {
+            return;
+        }
+        // "bill called", "george visited": a first name that does something.
+        if ["called", "visited", "phoned", "calling", "visiting"].contains(&w.as_str())
+            && self
+                .tok(prev)
+                .is_some_and(|p| p.has(Flags::FIRST) && !p.has(Flags::STOP | Flags::INITIAL) && p.cue == Cue::None)
+        {
+            self.emit(prev, prev, Kind::Name, "acts");
+            return;
+        }
+        if !["aware", "notified", "updated", "informed", "paged"].contains(&w.as_str()) {
+            return;
+        }
+        if self
+            .tok(prev)
+            .is_some_and(|p| p.has(Flags::NAME) && !p.has(Flags::COMMON | Flags::STOP) && p.cue == Cue::None)
+        {
+            let first = self.extend_back(prev, 2);
+            self.emit(first, prev, Kind::Name, "informed");
+        }
+    }
+
+    /// "W. MAROTTA", "B. Kargas", "Z. MILLER".
+    fn initial_surname(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if !t.has(Flags::INITIAL) || !t.has(Flags::CAP) {
+            return;
+        }
+        let g = self.gap_after(i);
+        if !(g == ". " || g == "." || g == ".  ") {
+            return;
+        }
+        if i > 0 && self.gap_after(i - 1) == "." {
+            return; // "p.o." style abbreviation
+        }
+        // A free-standing letter: not "90'S.", "A&O.", "U/O." or a SOAP header.
+        let before = self.text[..t.start].chars().next_back();
+        if before.is_some_and(|c| !(c == ' ' || c == '(' || c == '-' || c == ',')) {
+            return;
+        }
+        let line_head =
+            self.text[..t.start].trim_end_matches(' ').ends_with('\n') || self.text[..t.start].trim().is_empty();
+        let j = i + 1;
+        let Some(n) = self.tok(j) else { return };
+        if n.has(Flags::STOP | Flags::INITIAL) || n.cue != Cue::None || !n.has(Flags::CAP) {
+            return;
+        }
+        let strong_after =
+            self.tok(j + 1).is_some_and(|a| matches!(a.cue, Cue::Informed | Cue::Credential)) && self.joined(j, &[]);
+        let ok = if n.has(Flags::COMMON) { n.has(Flags::LAST) && strong_after } else { !line_head || strong_after };
+        if ok {
+            let last = self.extend(j);
+            self.emit(i, last, Kind::Name, "initial-surname");
+        }
+    }
+
+    /// "Gerry Masci", "anita morris", "SMITH, JOHN".
+    fn first_last(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        let clean = |n: &Token| !n.has(Flags::COMMON | Flags::STOP | Flags::INITIAL) && n.cue == Cue::None;
+        if t.has(Flags::FIRST) && clean(&t) {
+            let j = i + 1;
+            if self.joined(i, &[]) && self.tok(j).is_some_and(|n| n.has(Flags::LAST) && clean(&n)) {
+                let last = self.extend(j);
+                self.emit(i, last, Kind::Name, "first-last");
+            }
+        }
+        if t.has(Flags::LAST) && clean(&t) {
+            let j = i + 1;
+            if self.gap_after(i) == ", " && self.tok(j).is_some_and(|n| n.has(Flags::FIRST) && clean(&n)) {
+                self.emit(i, j, Kind::Name, "last-comma-first");
+            }
+        }
+    }
+
+    fn lone_first(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if t.has(Flags::FIRST)
+            && self.name_alone(i)
+            && t.end - t.start >= 3
+            && !t.has(Flags::PLACE)
+            && (self.shouting || t.has(Flags::CAP) || !t.has(Flags::LAST))
+            // "pasty", "kit", "SUN": an English word needs a capital to count.
+            && (!t.has(Flags::ENGLISH) || self.proper_case(i))
+        {
+            let last = self.extend(i);
+            self.emit(i, last, Kind::Name, "lone-first");
+        }
+    }
+
+    fn lone_last(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if !t.has(Flags::LAST) || !self.name_alone(i) || t.end - t.start < 4 || t.has(Flags::PLACE) {
+            return;
+        }
+        if self.shouting {
+            // Capitals say nothing here: only rarer surnames that are not
+            // also first names or vocabulary.
+            if t.end - t.start >= 5 && !t.has(Flags::FIRST | Flags::ENGLISH) {
+                self.emit(i, i, Kind::Name, "lone-last-caps");
+            }
+            return;
+        }
+        if t.has(Flags::CAP) && !t.has(Flags::UPPER) {
+            // Capitalized at a sentence start says nothing.
+            let before = self.text[..t.start].trim_end_matches([' ', '\t']);
+            if before.is_empty() || before.ends_with(['.', '\n', ':', '-']) {
+                return;
+            }
+            self.emit(i, i, Kind::Name, "lone-last");
+        }
+    }
+
+    /// Finds every other mention of words confirmed as names by a strong rule.
+    fn propagate(&mut self) {
+        let mut confirmed: HashSet<String> = HashSet::new();
+        for f in &self.out {
+            if f.span.kind != Kind::Name || f.rule.starts_with("lone") {
+                continue;
+            }
+            // Tokens are sorted: find the first inside the span by bisection.
+            let from = self.toks.partition_point(|t| t.start < f.span.start);
+            for t in self.toks[from..].iter().take_while(|t| t.end <= f.span.end) {
+                if !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL) && t.end - t.start >= 3 {
+                    confirmed.insert(t.text(self.text).to_lowercase());
+                }
+            }
+        }
+        if confirmed.is_empty() {
+            return;
+        }
+        for t in self.toks {
+            if t.cue != Cue::None || t.end - t.start < 3 {
+                continue;
+            }
+            let w = t.text(self.text);
+            let hit = if w.is_ascii() {
+                confirmed.contains(Lower::new(w).as_str())
+            } else {
+                confirmed.contains(&w.to_lowercase())
+            };
+            if hit {
+                self.out.push(Finding { span: Span::new(t.start, t.end, Kind::Name), rule: "propagate" });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::tokenize;
+
+    fn names(text: &str) -> Vec<String> {
+        let toks = tokenize(text);
+        let mut v: Vec<String> = find(text, &toks, RuleSet::default())
+            .into_iter()
+            .map(|f| text[f.span.start..f.span.end].to_owned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn titles_relations_credentials() {
+        assert!(names("SPOKE WITH DR RONAYNE AND HYDRALAZINE GIVEN").contains(&"RONAYNE".to_owned()));
+        assert!(names("social: son bill called twice").contains(&"bill".to_owned()));
+        assert!(names("anita morris rn").iter().any(|n| n.contains("morris")));
+        assert!(names("Drs Ferullo and Saeed in to see").contains(&"Saeed".to_owned()));
+    }
+
+    #[test]
+    fn eponyms_stay() {
+        assert!(names("foley catheter draining, gram stain pending, parkinson disease").is_empty());
+    }
+
+    #[test]
+    fn names_propagate_within_a_note() {
+        let text = "Mr. Lomish was admitted. Later Lomish was extubated.";
+        let n = names(text);
+        assert_eq!(n, ["Lomish"]);
+        let toks = tokenize(text);
+        let mut starts: Vec<usize> = find(text, &toks, RuleSet::default()).iter().map(|f| f.span.start).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        assert_eq!(starts.len(), 2);
+    }
+
+    #[test]
+    fn places_with_cues() {
+        assert!(names("HIS SISTER IS LIVING IN ROCKVILLE.").contains(&"ROCKVILLE".to_owned()));
+        assert!(names("transferred from sacred heart hosp").iter().any(|n| n.contains("sacred")));
+    }
+}

@@ -1,0 +1,227 @@
+//! Rules for places: facilities, cities, counties, destinations.
+//!
+//! Split from the name rules because they answer a different question
+//! (where, not who) with different evidence: a gazetteer, suffixes such as
+//! "Hospital", and verbs of motion ("transferred to").
+
+use super::{Ctx, Finding};
+use crate::dictionary::{self, Cue, Flags};
+use crate::span::{Kind, Span};
+
+impl Ctx<'_> {
+    /// Site facilities, "X Hospital", "St. Mary's", "U of Maryland".
+    pub(super) fn facility(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if t.has(Flags::FACILITY) && !t.has(Flags::COMMON | Flags::STOP) {
+            self.emit(i, i, Kind::Location, "facility");
+        }
+        let proper = |cx: &Self, k: usize| {
+            cx.tok(k).is_some_and(|p| {
+                !p.has(Flags::STOP | Flags::COMMON)
+                    && (p.has(Flags::FACILITY | Flags::PLACE | Flags::NAME) || cx.proper_case(k))
+            })
+        };
+        if t.cue == Cue::FacilitySuffix && i > 0 && self.joined(i - 1, &[]) {
+            let generic = |cx: &Self, k: usize| GENERIC_FACILITY_WORDS.contains(&cx.word(k).as_str());
+            let mut first = i;
+            while first > 0 && i - first < 3 && self.joined(first - 1, &['.', '\'']) {
+                let k = first - 1;
+                if !(proper(self, k) || generic(self, k) || self.toks[k].cue == Cue::Saint) {
+                    break;
+                }
+                first -= 1;
+            }
+            let any_proper = (first..i).any(|k| proper(self, k));
+            let all_capital = (first..i).all(|k| self.toks[k].has(Flags::CAP));
+            if first < i && (any_proper || all_capital) {
+                let last = if self.word(i) == "memorial" { i } else { i - 1 };
+                self.emit(first, last, Kind::Location, "facility-suffix");
+            }
+        }
+        // "Good Sam", "Holy Cross": a generic word before a known facility.
+        if t.has(Flags::FACILITY)
+            && !t.has(Flags::COMMON | Flags::STOP)
+            && i > 0
+            && self.joined(i - 1, &[])
+            && GENERIC_FACILITY_WORDS.contains(&self.word(i - 1).as_str())
+        {
+            self.emit(i - 1, i, Kind::Location, "facility");
+        }
+        if t.cue == Cue::Saint && self.joined(i, &['.']) {
+            let j = i + 1;
+            if self.tok(j).is_some_and(|n| {
+                !n.has(Flags::STOP | Flags::COMMON)
+                    && n.cue == Cue::None
+                    && n.has(Flags::NAME | Flags::FACILITY | Flags::PLACE)
+            }) {
+                self.emit(i, j, Kind::Location, "saint");
+            }
+        }
+        // "U Maryland", "University of Maryland", "U OF MD".
+        if matches!(self.text.as_bytes()[t.start], b'u' | b'U')
+            && self.is(i, &["u", "univ", "university", "uof"])
+            && self.joined(i, &['.'])
+        {
+            let mut j = i + 1;
+            if self.word(j) == "of" && self.joined(j, &[]) {
+                j += 1;
+            }
+            let place = self
+                .tok(j)
+                .is_some_and(|n| n.has(Flags::PLACE | Flags::FACILITY) || n.text(self.text).eq_ignore_ascii_case("md"));
+            if place && j > i {
+                self.emit(i, j, Kind::Location, "university");
+            }
+        }
+    }
+
+    /// "lives in Rockville", "from Middle River, MD", "in New Haven".
+    pub(super) fn place(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if !t.has(Flags::PHRASE | Flags::PLACE) || i == 0 {
+            return;
+        }
+        let prev = self.toks[i - 1];
+        let cued = self.joined(i - 1, &[])
+            && (prev.cue == Cue::Residence
+                || self.is(i - 1, &["in", "from", "near"])
+                // "the city of Visalia"
+                || (self.is(i - 1, &["of"]) && i > 1 && self.is(i - 2, &["city", "town", "village", "county"])));
+        if t.has(Flags::PHRASE)
+            && (cued || (self.joined(i - 1, &[]) && self.is(i - 1, &["to"])))
+            && let Some((end, _)) = dictionary::phrase_at(self.text, t.start)
+        {
+            self.out.push(Finding { span: Span::new(t.start, end, Kind::Location), rule: "place-phrase" });
+            return;
+        }
+        if !t.has(Flags::PLACE) || t.has(Flags::STOP | Flags::COMMON) || t.cue != Cue::None {
+            return;
+        }
+        let state_follows = {
+            let g = self.gap_after(i);
+            g == ", "
+                && self.tok(i + 1).is_some_and(|n| {
+                    let w = n.text(self.text);
+                    w.len() == 2 && w.chars().all(|c| c.is_ascii_uppercase()) && is_state(w)
+                })
+        };
+        // "lives in catonsville", "lives nearby in rockport": a verb of
+        // residence makes case irrelevant.
+        let resides = self.joined(i - 1, &[])
+            && self.is(i - 1, &["in", "at", "near"])
+            && (1..=2).any(|d| i > d && self.toks[i - 1 - d].cue == Cue::Residence);
+        // "daughter Grace of Reisterstown", "Neil Meitz of Towson".
+        let of_place = self.joined(i - 1, &[]) && self.is(i - 1, &["of"]) && self.proper_case(i);
+        if state_follows || resides || of_place || (cued && (self.shouting || t.has(Flags::CAP))) {
+            self.emit(i, i, Kind::Location, "place");
+        }
+    }
+
+    /// "transferred to GH", "admitted from Kernan", "sent to the GBMC",
+    /// "to Quartermain 2": an unfamiliar word where a facility goes.
+    pub(super) fn destination(&mut self, i: usize) {
+        let Some(t) = self.tok(i) else { return };
+        if t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL) || t.cue != Cue::None || i < 2 {
+            return;
+        }
+        if t.has(Flags::FIRST) && !t.has(Flags::LAST | Flags::PLACE) {
+            return;
+        }
+        let mut k = i - 1;
+        if self.is(k, &["the"]) && k > 0 && self.joined(k - 1, &[]) {
+            k -= 1;
+        }
+        if !self.joined(k, &[]) || !self.is(k, &["to", "from", "at", "into", "on"]) {
+            return;
+        }
+        // "on X 6" only with a unit number after; the others after a verb of motion.
+        // "Quartermain 2", "QUARTERMAIN 6;" but not "NIMBEX 0.18", "hepat 1 pm".
+        let unit_number = self.text[t.end..].strip_prefix(' ').is_some_and(|rest| {
+            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let after = &rest.as_bytes()[n..];
+            (1..=2).contains(&n)
+                && match after.first() {
+                    None | Some(b'\n' | b',' | b';' | b')') => true,
+                    Some(b'.') => !after.get(1).is_some_and(u8::is_ascii_digit),
+                    Some(b' ') => {
+                        !after.get(1).is_some_and(u8::is_ascii_alphabetic) || {
+                            let w: Vec<u8> = after[1..]
+                                .iter()
+                                .take_while(|c| c.is_ascii_alphabetic())
+                                .map(u8::to_ascii_lowercase)
+                                .collect();
+                            !matches!(
+                                w.as_slice(),
+                                b"pm" | b"am" | b"mg" | b"mcg" | b"units" | b"hr" | b"hrs" | b"times"
+                            )
+                        }
+                    }
+                    _ => false,
+                }
+        });
+        let moved = k > 0
+            && self.joined(k - 1, &['.', '-'])
+            && (self.toks[k - 1].cue == Cue::Residence
+                || self.is(
+                    k - 1,
+                    &[
+                        "flighted",
+                        "brought",
+                        "referred",
+                        "dc'd",
+                        "dcd",
+                        "seen",
+                        "presented",
+                        "arrived",
+                        "go",
+                        "going",
+                        "back",
+                        "care",
+                        "went",
+                        "taken",
+                        "sent",
+                        "tranfered",
+                        "trans",
+                    ],
+                ));
+        if moved || (unit_number && self.is(k, &["to", "on", "from"])) {
+            self.emit(i, i, Kind::Location, "destination");
+        }
+    }
+}
+
+/// Words that are vocabulary on their own but name a facility before
+/// "Hospital" when capitalized ("Memorial Hospital", "General Hospital").
+const GENERIC_FACILITY_WORDS: &[&str] = &[
+    "memorial",
+    "general",
+    "university",
+    "sacred",
+    "heart",
+    "mercy",
+    "union",
+    "good",
+    "samaritan",
+    "children's",
+    "veterans",
+    "community",
+    "regional",
+    "county",
+    "holy",
+    "cross",
+    "new",
+    "square",
+    "harbor",
+    "city",
+    "st",
+    "saint",
+];
+
+fn is_state(w: &str) -> bool {
+    const STATES: &[&str] = &[
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+        "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH",
+        "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR",
+    ];
+    STATES.contains(&w)
+}

@@ -1,0 +1,206 @@
+//! The detection pipeline: run every layer, then resolve overlaps.
+//!
+//! Layers only propose spans; resolution is one place so that adding a layer
+//! (the planned learned classifier) cannot change how conflicts are settled.
+//! Overlapping proposals are unioned into one span rather than one being
+//! dropped: a partial redaction leaves the rest of an identifier readable.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::context::{self, Finding, RuleSet};
+use crate::dictionary::Flags;
+use crate::known::KnownIdentifiers;
+use crate::span::{Kind, Span};
+use crate::{dictionary, pattern, token};
+
+/// Detects identifiers in text. Cheap to clone and share; holds no PHI.
+#[derive(Clone, Debug, Default)]
+pub struct Detector {
+    rules: RuleSet,
+    disabled: Vec<Kind>,
+}
+
+impl Detector {
+    /// A detector with every layer and rule on. Parses the embedded
+    /// dictionaries on first construction (tens of milliseconds, once per
+    /// process).
+    pub fn new() -> Self {
+        dictionary::warm_up();
+        pattern::warm_up();
+        Self::default()
+    }
+
+    /// Chooses the optional context rules (for measurement and tuning).
+    pub fn with_rules(mut self, rules: RuleSet) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Never report spans of `kind` (for example when a policy keeps dates).
+    pub fn without_kind(mut self, kind: Kind) -> Self {
+        if !self.disabled.contains(&kind) {
+            self.disabled.push(kind);
+        }
+        self
+    }
+
+    /// Identifiers in `text`, sorted and non-overlapping.
+    pub fn detect(&self, text: &str) -> Vec<Span> {
+        resolve(self.propose(text, None).into_iter().map(|f| f.span).collect())
+    }
+
+    /// Like [`Detector::detect`], also matching the patient's known
+    /// identifiers.
+    pub fn detect_known(&self, text: &str, known: &KnownIdentifiers) -> Vec<Span> {
+        resolve(self.propose(text, Some(known)).into_iter().map(|f| f.span).collect())
+    }
+
+    /// Every proposal before resolution, with the rule that made it: the
+    /// tuning and "why was this redacted" view. Proposals may overlap.
+    pub fn explain(&self, text: &str) -> Vec<Finding> {
+        let mut v = self.propose(text, None);
+        v.sort_by_key(|f| (f.span.start, f.span.end));
+        v
+    }
+
+    /// Name words this text confirms by strong context ("Dr. Lomish",
+    /// "daughter Suzette"), lowercased: what a caller can carry to the same
+    /// patient's later notes as known identifiers, where the same name may
+    /// appear without any cue. Vocabulary words are never returned.
+    pub fn confirmed_names(&self, text: &str) -> Vec<String> {
+        let tokens = token::tokenize(text);
+        let mut out: Vec<String> = Vec::new();
+        for f in self.propose(text, None) {
+            if f.span.kind != Kind::Name
+                || matches!(f.rule, "pattern" | "known" | "propagate")
+                || f.rule.starts_with("lone")
+            {
+                continue;
+            }
+            let from = tokens.partition_point(|t| t.start < f.span.start);
+            for t in tokens[from..].iter().take_while(|t| t.end <= f.span.end) {
+                let strong = !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::ENGLISH);
+                if strong && t.end - t.start >= 3 {
+                    let w = t.text(text).to_lowercase();
+                    if !out.contains(&w) {
+                        out.push(w);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn propose(&self, text: &str, known: Option<&KnownIdentifiers>) -> Vec<Finding> {
+        let mut tokens = token::tokenize(text);
+        let mut spans = Vec::new();
+        pattern::find(text, &tokens, &mut spans);
+        let mut out: Vec<Finding> = spans.into_iter().map(|span| Finding { span, rule: "pattern" }).collect();
+        // Placeholders this crate wrote ("[NAME]", "[MRN-3f2a…]") are not
+        // text to examine again: that keeps redaction idempotent.
+        let holes: Vec<(usize, usize)> = if text.as_bytes().contains(&b'[') {
+            PLACEHOLDER.find_iter(text).map(|m| (m.start(), m.end())).collect()
+        } else {
+            Vec::new()
+        };
+        // Holes are sorted and disjoint: bisect for the first that ends after `s`.
+        let in_hole = |s: usize, e: usize| {
+            let i = holes.partition_point(|&(_, he)| he <= s);
+            holes.get(i).is_some_and(|&(hs, _)| hs < e)
+        };
+        if !holes.is_empty() {
+            tokens.retain(|t| !in_hole(t.start, t.end));
+            out.retain(|f| !in_hole(f.span.start, f.span.end));
+        }
+        out.extend(context::find(text, &tokens, self.rules));
+        if let Some(k) = known {
+            let mut spans = Vec::new();
+            k.find(text, &mut spans);
+            out.extend(spans.into_iter().map(|span| Finding { span, rule: "known" }));
+        }
+        if !self.disabled.is_empty() {
+            out.retain(|f| !self.disabled.contains(&f.span.kind));
+        }
+        out.retain(|f| !f.span.is_empty());
+        out
+    }
+}
+
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    // Invariant: constant pattern, covered by the idempotence tests.
+    Regex::new(r"\[[A-Z_]+(?:-[0-9a-f]{10})?\]").expect("placeholder pattern compiles")
+});
+
+/// Sorts spans and unions overlapping ones. The kind of a union is the kind
+/// of its longest member (ties: the first), so "Dr. \[NAME\]" does not become
+/// a DATE because one letter overlapped.
+pub fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
+    let mut best_len = 0;
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if s.start < last.end => {
+                if s.len() > best_len {
+                    best_len = s.len();
+                    last.kind = s.kind;
+                }
+                last.end = last.end.max(s.end);
+            }
+            _ => {
+                best_len = s.len();
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlaps_union_and_keep_the_longest_kind() {
+        let spans = vec![
+            Span::new(5, 10, Kind::Name),
+            Span::new(0, 3, Kind::Date),
+            Span::new(8, 20, Kind::Location),
+            Span::new(1, 2, Kind::Phone),
+        ];
+        assert_eq!(resolve(spans), vec![Span::new(0, 3, Kind::Date), Span::new(5, 20, Kind::Location)]);
+    }
+
+    #[test]
+    fn end_to_end_seed_note() {
+        let d = Detector::new();
+        let text = "Progress note: Marisol Ferndale-Ostrowski (MRN 5583920) was seen on \
+                    03/14/2024. Best callback number is (559) 555-0142.";
+        let found: Vec<&str> = d.detect(text).iter().map(|s| &text[s.start..s.end]).collect();
+        for want in ["Marisol Ferndale-Ostrowski", "5583920", "03/14/2024", "(559) 555-0142"] {
+            assert!(found.contains(&want), "missing {want}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn confirmed_names_carry_to_later_notes() {
+        let d = Detector::new();
+        let names = d.confirmed_names("Dr. Przybylo aware. Foley draining.");
+        assert_eq!(names, ["przybylo"]);
+        let mut known = names.iter().fold(KnownIdentifiers::new(), |k, w| k.identifier(w, Kind::Name));
+        known.compile();
+        let later = "PRZYBYLO IN TO SEE PT";
+        assert_eq!(d.detect_known(later, &known).len(), 1);
+    }
+
+    #[test]
+    fn known_identifiers_are_found() {
+        let d = Detector::new();
+        let mut known = KnownIdentifiers::new().name("Zyx Qwertyuiop");
+        known.compile();
+        let text = "pt QWERTYUIOP resting";
+        assert_eq!(d.detect_known(text, &known).len(), 1);
+    }
+}

@@ -1,0 +1,282 @@
+//! Numeric and written dates, and the context that tells a date ("on 8/9")
+//! from a fraction, a score or a ventilator setting ("1/2", "pain 5/10",
+//! "PSV 10/5"). Every filter here was chosen on the training split.
+
+use regex::Captures;
+
+use super::{Match, Patterns, next_word, prev_word};
+use crate::span::{Kind, Span};
+
+/// Words after a number that make it a quantity, not a date or phone.
+pub(super) const UNIT_WORDS: &[&str] = &[
+    "mg", "mcg", "g", "kg", "ml", "cc", "l", "lpm", "u", "units", "unit", "meq", "mmol", "tab", "tabs", "tablet",
+    "tablets", "amp", "amps", "ns", "strength", "dose", "doses", "puffs", "mmhg", "hr", "hrs", "min", "mins", "%", "x",
+    "times", "liters", "liter", "inch", "cm", "mm", "bpm", "drops", "gtts", "nc", "fio", "peep", "ps", "way", "assist",
+    "people", "staff", "mcgs",
+];
+/// Words before a fraction that make it a score or ratio, not a date.
+pub(super) const RATIO_WORDS: &[&str] = &[
+    "strength",
+    "motor",
+    "grade",
+    "murmur",
+    "gcs",
+    "apgar",
+    "bp",
+    "ratio",
+    "nbp",
+    "abp",
+    "cvp",
+    "map",
+    "pap",
+    "pa",
+    "ie",
+    "i",
+    "score",
+    "sats",
+    "scale",
+    "pain",
+    "x",
+    "vent",
+    "ps",
+    "peep",
+    "rate",
+    "hr",
+    "rr",
+    "sbp",
+    "dbp",
+    "ps",
+    "cpap",
+    "bipap",
+    "mag",
+    "k",
+    "ca",
+    "phos",
+    "hct",
+    "wbc",
+    "plt",
+    "inr",
+    "pt",
+    "ptt",
+    "bun",
+    "cr",
+    "na",
+    "cl",
+    "co",
+    "ci",
+    "svr",
+    "svo",
+    "iabp",
+    "lytes",
+    "abg",
+    "vbg",
+    "ph",
+    "po",
+    "pco",
+    "fio",
+    "rhythm",
+    "sounds",
+    "pulses",
+    "level",
+    "psv",
+    "flowby",
+    "ventilation",
+    "crackles",
+    "rales",
+    "ivf",
+    "cx",
+    "cxs",
+    "simv",
+    "imv",
+    "mode",
+    "settings",
+    "trial",
+    "ac",
+    "rhonchi",
+    "wheezes",
+    "up",
+    "bilat",
+    "perrla",
+    "perl",
+    "pupils",
+    "ett",
+    "tv",
+    "vt",
+];
+
+pub(super) fn numeric_dates(p: &Patterns, text: &str, out: &mut Vec<Span>) {
+    for caps in p.date_numeric.captures_iter(text) {
+        let Some(m) = caps.get(0) else { continue };
+        if let Some(kind) = numeric_date_kind(text, &caps) {
+            out.push(Span::new(m.start(), m.end(), kind));
+        }
+    }
+}
+
+fn numeric_date_kind(text: &str, caps: &Captures<'_>) -> Option<Kind> {
+    let m = caps.get(0)?;
+    // Two alternatives (slash, dash) so the year separator matches the first.
+    let g = |i: usize| caps.get(i).or_else(|| caps.get(i + 4));
+    let month: u32 = g(1)?.as_str().parse().ok()?;
+    let sep = g(2)?.as_str();
+    let day_s = g(3)?.as_str();
+    let day: u32 = day_s.parse().ok()?;
+    let year = g(4);
+    if !(1..=12).contains(&month) {
+        return None;
+    }
+    let before = text[..m.start()].chars().next_back();
+    let before2 = text[..m.start()].chars().rev().nth(1);
+    // Glued to other numbers or decimals: part of a measurement or a longer id.
+    let glued_before = match before {
+        Some(c) if c.is_ascii_digit() => true,
+        Some(':') => !before2.is_some_and(|c| c.is_ascii_alphabetic()),
+        Some('/' | '+' | '=' | '%' | '^') => true,
+        // "7.5/5" is a measurement, "Quartermain.8/31" a date.
+        Some('.' | '-') => before2.is_some_and(|c| c.is_ascii_digit() || c == '/'),
+        // "fx4/97": a letter glued on is only acceptable with a year.
+        Some(c) if c.is_ascii_alphabetic() => year.is_none() && day <= 31,
+        _ => false,
+    };
+    let after = text[m.end()..].chars().next();
+    let after2 = text[m.end()..].chars().nth(1);
+    let glued_after = match after {
+        Some('/' | '%') => true,
+        Some(':' | '.') => after2.is_some_and(|c| c.is_ascii_digit()),
+        Some('-') => year.is_none() && after2.is_some_and(|c| c.is_ascii_digit()) && sep == "-",
+        _ => false,
+    };
+    if glued_before || glued_after {
+        return None;
+    }
+    let day_ok = (1..=31).contains(&day) && day_s.len() <= 2;
+    if year.is_none() {
+        if sep == "-" {
+            // "3-4" is a range of counts far more often than a date, unless a
+            // preposition that takes a date comes first ("on 7-8").
+            let prev = prev_word(text, m.start());
+            let ok = day_ok && ["on", "from", "since", "until", "till", "dated"].contains(&prev.as_str());
+            return ok.then_some(Kind::Date);
+        }
+        if !day_ok {
+            // "12/83": month and two-digit year.
+            return (day >= 32 && day_s.len() == 2).then_some(Kind::Date);
+        }
+        // "1/2", "2/3", "3/4": fractions (never a date in the training notes).
+        if month < day && day <= 4 {
+            return None;
+        }
+        let next = next_word(text, m.end());
+        if UNIT_WORDS.contains(&next.as_str()) || VENT_WORDS.contains(&next.as_str()) || next == "pain" {
+            return None;
+        }
+        let prev = prev_word(text, m.start());
+        if RATIO_WORDS.contains(&prev.as_str()) {
+            return None;
+        }
+        if day == 10 && PAIN_WORDS.contains(&prev.as_str()) {
+            return None;
+        }
+        // "5/5", "10/5", "2/2": ventilator settings and counts far more often
+        // than dates when a setting word or a bare preposition comes first.
+        if (month == day || (day == 5 && month >= 5))
+            && (SETTING_PREV.contains(&prev.as_str())
+                || next == "abg"
+                || text[..m.start()].trim_end_matches(' ').ends_with(['(', ',']))
+        {
+            return None;
+        }
+        // "%", "&", "x" right before: part of a ventilator or dose string.
+        let head = text[..m.start()].trim_end_matches(' ');
+        if head.len() < m.start() {
+            let mut rev = head.chars().rev();
+            let d1 = rev.next();
+            let d2 = rev.next();
+            if matches!(d1, Some('%' | '&')) || (d1 == Some('x') && !d2.is_some_and(|c| c.is_ascii_alphabetic())) {
+                return None;
+            }
+        }
+    } else if !day_ok {
+        return None;
+    }
+    Some(Kind::Date)
+}
+
+/// Words after a fraction that make it a ventilator setting.
+pub(super) const VENT_WORDS: &[&str] = &["psv", "cpap", "bipap", "peep", "simv", "imv", "ps", "bottles", "fio"];
+
+/// Words before "5/5"-like values that make them settings.
+pub(super) const SETTING_PREV: &[&str] = &[
+    "on",
+    "to",
+    "of",
+    "from",
+    "bipap",
+    "ps",
+    "psv",
+    "cpap",
+    "peep",
+    "perrla",
+    "excellent",
+    "trialed",
+    "remained",
+    "wean",
+    "weaning",
+    "settings",
+    "mode",
+    "ac",
+    "simv",
+    "imv",
+    "with",
+];
+
+/// Words around an "n/10" that make it a pain score.
+pub(super) const PAIN_WORDS: &[&str] = &[
+    "pain",
+    "cp",
+    "rating",
+    "rated",
+    "rates",
+    "scale",
+    "discomfort",
+    "ha",
+    "headache",
+    "incisional",
+    "o",
+    "c",
+    "of",
+    "at",
+    "as",
+];
+
+/// Written dates in `text[ws..we]` that contain the month word starting at
+/// byte `month_at`.
+pub(super) fn written_dates(p: &Patterns, text: &str, ws: usize, we: usize, month_at: usize, out: &mut Vec<Span>) {
+    for re in [&p.date_month_first, &p.date_day_first, &p.date_ordinal_words, &p.date_month_year] {
+        for m in re.find_iter(&text[ws..we]) {
+            let (start, end) = (ws + m.start(), ws + m.end());
+            if !(start <= month_at && month_at < end) {
+                continue;
+            }
+            let m = Match { start, end, text };
+            let s = m.as_str();
+            // "may 2 units", "dec 10 mg": a modal verb or "decreased", not a month.
+            if UNIT_WORDS.contains(&next_word(text, m.end()).as_str()) {
+                continue;
+            }
+            let word_len = s.bytes().take_while(u8::is_ascii_alphabetic).count();
+            let word = &s[..word_len];
+            if ["dec", "may", "mar"].contains(&word) && !s.contains(',') {
+                // Lower-case "dec 2" / "may 3" / "mar" read as words in notes.
+                let digits = s.bytes().filter(u8::is_ascii_digit).count();
+                let prev = prev_word(text, m.start());
+                let cued =
+                    ["in", "on", "since", "until", "till", "by", "of", "before", "after"].contains(&prev.as_str());
+                if digits < 3 && !cued {
+                    continue;
+                }
+            }
+            out.push(Span::new(m.start(), m.end(), Kind::Date));
+        }
+    }
+}
