@@ -10,13 +10,21 @@
 //! the embedded default. A PostgreSQL implementation must pass the same
 //! suite (`tests/store_suite.rs`).
 //!
+//! Both stores also implement [`phigate_identity::IdentityRepository`]
+//! (staff accounts, lockout counters, sessions, service keys), so an
+//! `Arc<SqliteStore>` or `Arc<PgStore>` is what the identity crate is handed;
+//! see `tests/identity_repo.rs` for that suite.
+//!
 //! Invariant: record kinds and lookup field names are schema names chosen by
-//! code (`"patient"`, `"mrn"`), never data; they are the only strings stored
-//! in clear besides random ids and timestamps.
+//! code (`"patient"`, `"mrn"`), never data; they are the only strings of the
+//! record tables stored in clear besides random ids and timestamps. The
+//! identity tables describe staff, not patients: names and roles are in
+//! clear there, every credential only hashed or sealed.
 #![warn(missing_docs)]
 
 pub mod backup;
 mod error;
+mod identity;
 mod migrations;
 mod normalize;
 mod postgres;

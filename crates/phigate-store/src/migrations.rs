@@ -51,6 +51,55 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (purpose, name)
     ) WITHOUT ROWID;",
     ),
+    (
+        3,
+        "-- Identity (phigate-identity's repository). Secrets arrive hashed or
+    -- sealed and are stored as given; times are Unix nanoseconds (exact round trip).
+    CREATE TABLE users (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        totp_sealed BLOB,
+        totp_confirmed INTEGER NOT NULL,
+        totp_last_step INTEGER,
+        disabled INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX users_by_lower_username ON users(lower(username));
+    CREATE TABLE lockouts (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_ns INTEGER NOT NULL,
+        locked_until_ns INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        id_hash BLOB PRIMARY KEY CHECK (length(id_hash) = 32),
+        csrf_hash BLOB NOT NULL CHECK (length(csrf_hash) = 32),
+        subject TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        created_at_ns INTEGER NOT NULL,
+        last_seen_ns INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_subject ON sessions(subject);
+    CREATE TABLE service_accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        disabled INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE service_keys (
+        seq INTEGER PRIMARY KEY,
+        key_id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL REFERENCES service_accounts(id),
+        secret_hash BLOB NOT NULL CHECK (length(secret_hash) = 32),
+        created_at_ns INTEGER NOT NULL,
+        expires_at_ns INTEGER NOT NULL,
+        revoked_at_ns INTEGER
+    );
+    CREATE INDEX service_keys_by_account ON service_keys(account_id, created_at_ns, seq);",
+    ),
 ];
 
 /// The newest schema version this build knows.

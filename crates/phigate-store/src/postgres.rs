@@ -70,6 +70,54 @@ const MIGRATIONS: &[(i64, &str)] = &[
             PRIMARY KEY (purpose, name)
         );",
     ),
+    (
+        3,
+        "-- Identity (phigate-identity's repository); same shape as SQLite migration 3.
+        CREATE TABLE users (
+            seq BIGSERIAL PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            roles TEXT NOT NULL,
+            totp_sealed BYTEA,
+            totp_confirmed BOOLEAN NOT NULL,
+            totp_last_step BIGINT,
+            disabled BOOLEAN NOT NULL
+        );
+        CREATE UNIQUE INDEX users_by_lower_username ON users (lower(username));
+        CREATE TABLE lockouts (
+            key TEXT PRIMARY KEY,
+            failures BIGINT NOT NULL,
+            last_failure_ns BIGINT NOT NULL,
+            locked_until_ns BIGINT
+        );
+        CREATE TABLE sessions (
+            id_hash BYTEA PRIMARY KEY CHECK (octet_length(id_hash) = 32),
+            csrf_hash BYTEA NOT NULL CHECK (octet_length(csrf_hash) = 32),
+            subject TEXT NOT NULL,
+            principal TEXT NOT NULL,
+            created_at_ns BIGINT NOT NULL,
+            last_seen_ns BIGINT NOT NULL
+        );
+        CREATE INDEX sessions_by_subject ON sessions (subject);
+        CREATE TABLE service_accounts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            roles TEXT NOT NULL,
+            disabled BOOLEAN NOT NULL
+        );
+        CREATE TABLE service_keys (
+            seq BIGSERIAL PRIMARY KEY,
+            key_id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES service_accounts(id),
+            secret_hash BYTEA NOT NULL CHECK (octet_length(secret_hash) = 32),
+            created_at_ns BIGINT NOT NULL,
+            expires_at_ns BIGINT NOT NULL,
+            revoked_at_ns BIGINT
+        );
+        CREATE INDEX service_keys_by_account ON service_keys (account_id, created_at_ns, seq);",
+    ),
 ];
 
 /// The PostgreSQL-backed [`Store`].
@@ -85,8 +133,13 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
+/// SQL state and primary message only: the server's `DETAIL` line quotes
+/// the conflicting row's key values, which have no place in errors or logs.
 fn db(e: postgres::Error) -> Error {
-    Error::Postgres(e.to_string())
+    match e.as_db_error() {
+        Some(d) => Error::Postgres(format!("{}: {}", d.code().code(), d.message())),
+        None => Error::Postgres(e.to_string()),
+    }
 }
 
 impl PgStore {
@@ -145,6 +198,12 @@ impl PgStore {
     /// The keyring this store seals with.
     pub fn keyring(&self) -> &Arc<Keyring> {
         &self.keyring
+    }
+
+    /// Runs `f` on the client, under the store's lock: the identity
+    /// repository shares this connection and schema.
+    pub(crate) fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> T) -> T {
+        f(&mut self.lock())
     }
 
     fn lock(&self) -> MutexGuard<'_, Client> {

@@ -111,6 +111,12 @@ impl SqliteStore {
         Ok(self.lock().conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?)
     }
 
+    /// Runs `f` on the connection, under the store's lock: the identity
+    /// repository shares this file and its durability settings.
+    pub(crate) fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+        f(&mut self.lock().conn)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock aborts its transaction (rusqlite rolls
         // back on drop), so the connection is still consistent.
