@@ -47,6 +47,35 @@ impl ApiError {
         Self { status: StatusCode::SERVICE_UNAVAILABLE, code, message }
     }
 
+    /// Malformed input from the client.
+    pub fn bad_request(code: &'static str, message: &'static str) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, code, message }
+    }
+
+    /// No valid credentials. Deliberately says nothing about which check failed.
+    pub fn unauthorized() -> Self {
+        Self { status: StatusCode::UNAUTHORIZED, code: "unauthenticated", message: "valid credentials are required" }
+    }
+
+    /// Authenticated, but the policy does not allow this.
+    pub fn forbidden() -> Self {
+        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: "not permitted by the access policy" }
+    }
+
+    /// A state-changing request of a session without the session's CSRF token.
+    pub fn csrf() -> Self {
+        Self { status: StatusCode::FORBIDDEN, code: "csrf", message: "missing or wrong x-csrf-token" }
+    }
+
+    /// Too many failed attempts.
+    pub fn locked_out() -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "locked_out",
+            message: "too many failed attempts; try again later",
+        }
+    }
+
     /// No such route.
     pub fn not_found() -> Self {
         Self { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such resource" }
@@ -56,6 +85,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        resp
     }
 }

@@ -4,7 +4,10 @@
 //!   `http/1.1`), PEM loading, and the self-signed certificate that lets the
 //!   embedded default serve HTTPS on first run.
 //! - [`routes`]: the router: `/healthz` (alive), `/readyz` (store and key
-//!   provider answer: fails closed with 503), `/metrics` (Prometheus).
+//!   provider answer: fails closed with 503), `/metrics` (Prometheus),
+//!   sign-in (`/auth/login`, `/auth/totp`, `/auth/logout`), `/api/v1/me`.
+//! - [`access`]: authentication and authorization in one place: every
+//!   request is checked against the policy's route table after routing.
 //! - [`telemetry`]: request ids, one log line per request, metrics. Log
 //!   lines name the matched route template, never the URI: a query string
 //!   or path segment may carry an identifier.
@@ -12,6 +15,7 @@
 //!   graceful shutdown.
 #![warn(missing_docs)]
 
+pub mod access;
 mod error;
 pub mod listener;
 pub mod routes;
@@ -19,4 +23,4 @@ pub mod telemetry;
 pub mod tls;
 
 pub use error::{ApiError, Error};
-pub use routes::{AppState, router};
+pub use routes::{AppState, route_table, router};

@@ -47,7 +47,7 @@ pub async fn serve(
     let (done_tx, done_rx) = watch::channel(());
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -79,7 +79,11 @@ pub async fn serve(
                     return;
                 }
             };
-            let service = TowerToHyperService::new(app.map_request(|req: Request<Incoming>| req.map(Body::new)));
+            let service = TowerToHyperService::new(app.map_request(move |req: Request<Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(crate::access::PeerAddr(peer));
+                req
+            }));
             let builder = Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             tokio::pin!(conn);

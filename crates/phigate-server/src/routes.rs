@@ -1,5 +1,9 @@
-//! The router. Each route lists who may call it once identity lands; today
-//! every route here is public by design (probes and metrics).
+//! The router, built from one table ([`route_table`]) so that tests can
+//! check every route against the access policy. Who may call a route is
+//! decided only by the policy's route table, enforced by
+//! [`crate::access::enforce`]; a route missing from it is denied.
+
+mod auth;
 
 use std::sync::Arc;
 
@@ -7,11 +11,12 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, middleware};
 use phigate_store::Store;
 
 use crate::ApiError;
+use crate::access::{self, Access};
 use crate::telemetry::{self, Metrics};
 
 /// Everything handlers share.
@@ -21,6 +26,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Process metrics.
     pub metrics: Arc<Metrics>,
+    /// Identity and policy. `None` serves only public routes; every other
+    /// route then answers 503 (fail closed).
+    pub access: Option<Arc<Access>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -29,14 +37,35 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Every route: (method, template, handler). The router is built from this
+/// list and nothing else.
+fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("GET", "/healthz", get(healthz)),
+        ("GET", "/readyz", get(readyz)),
+        ("GET", "/metrics", get(metrics_text)),
+        ("POST", "/auth/login", post(auth::login)),
+        ("POST", "/auth/totp", post(auth::totp)),
+        ("POST", "/auth/logout", post(auth::logout)),
+        ("GET", "/api/v1/me", get(auth::me)),
+    ]
+}
+
+/// (method, template) of every route, for policy completeness checks.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    routes().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
 /// Builds the application router.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let metrics = state.metrics.clone();
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+    let mut router = Router::new();
+    for (_, path, handler) in routes() {
+        router = router.route(path, handler);
+    }
+    router
         .fallback(|| async { ApiError::not_found() })
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::enforce))
         .route_layer(middleware::from_fn(telemetry::tag_route))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn_with_state(metrics, telemetry::observe))

@@ -50,6 +50,12 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// De-identification: detect, redact, evaluate.
+    #[command(subcommand)]
+    Deid(DeidCommand),
+    /// The tamper-evident audit ledger.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Subject (patient) operations.
     #[command(subcommand)]
     Subjects(SubjectsCommand),
@@ -82,6 +88,117 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeidCommand {
+    /// Find identifiers: `{"id","text"}` JSONL in, `{"id","spans":[{start,end,type}]}` out (Unicode-character offsets).
+    Detect {
+        /// Input JSONL (`-` for standard input).
+        #[arg(long, value_name = "IN.jsonl")]
+        input: PathBuf,
+        /// Output JSONL (`-` for standard output).
+        #[arg(long, value_name = "OUT.jsonl")]
+        output: PathBuf,
+        /// Replace invalid UTF-8 with U+FFFD instead of failing the line.
+        #[arg(long)]
+        lossy: bool,
+    },
+    /// Replace identifiers under a policy (`safe-harbor`, `limited-data-set`, or a TOML file).
+    Redact {
+        /// Built-in policy name or a policy .toml file.
+        #[arg(long, default_value = "safe-harbor")]
+        policy: String,
+        /// Input (`-` for standard input).
+        #[arg(long)]
+        input: PathBuf,
+        /// Output (`-` for standard output).
+        #[arg(long)]
+        output: PathBuf,
+        /// Input format.
+        #[arg(long, value_enum, default_value_t = RedactFormat::Jsonl)]
+        format: RedactFormat,
+        /// Replace invalid UTF-8 with U+FFFD instead of failing.
+        #[arg(long)]
+        lossy: bool,
+    },
+    /// Score detection against gold spans: entity- and character-level recall, precision, F1, per type.
+    Eval {
+        /// Gold JSONL (`{"id","text","spans":[{start,end,type}],"patient"}`).
+        #[arg(long, value_name = "GOLD.jsonl")]
+        gold: PathBuf,
+        /// `train`, `test` (patients with number % 4 == 3) or `all`.
+        #[arg(long, default_value = "all")]
+        split: String,
+        /// Gold types to leave out (repeatable), e.g. DateYear for a Safe Harbor view.
+        #[arg(long = "exclude-types", value_delimiter = ',')]
+        exclude_types: Vec<String>,
+        /// List every miss and false positive (offsets only).
+        #[arg(long)]
+        errors: bool,
+    },
+}
+
+/// Input formats of `deid redact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RedactFormat {
+    /// One `{"id","text","patient"?}` object per line.
+    Jsonl,
+    /// The whole input is one text.
+    Text,
+    /// FHIR R4 resources (not yet available).
+    Fhir,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the whole tree, check every checkpoint signature and consistency; exit 0 only if all holds.
+    Verify {
+        /// Also check checkpoints a witness stored in this file.
+        #[arg(long, value_name = "FILE")]
+        witness: Option<PathBuf>,
+        /// Trusted log key (vkey text) kept outside the data directory.
+        #[arg(long, value_name = "FILE")]
+        vkey: Option<PathBuf>,
+    },
+    /// Print the inclusion proof of entry SEQ (JSON).
+    Prove {
+        /// Entry sequence number.
+        #[arg(long)]
+        seq: u64,
+        /// Tree size to prove against (default: current size).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Export entries as FHIR R4 AuditEvent NDJSON.
+    Export {
+        /// From this time (RFC 3339 or YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time (RFC 3339 or YYYY-MM-DD), exclusive.
+        #[arg(long)]
+        until: Option<String>,
+        /// Output file (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Reconstruct every entry of one request (the full chain of one AI answer).
+    Trace {
+        /// Request id.
+        #[arg(long)]
+        request: String,
+    },
+    /// Durable append load generator: prints entries/s.
+    Bench {
+        /// Number of entries.
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        /// Entry payload size in bytes.
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+    },
+    /// Retention purge: shred payload keys of subjects past the retention period.
+    Purge,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,9 @@
 //! One module per command; `run` dispatches.
 
+mod audit;
 mod backup;
 mod config;
+mod deid;
 mod keys;
 mod serve;
 mod subjects;
@@ -16,6 +18,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => keys::run(&cli.global, cmd),
         Command::Backup { out } => backup::backup(&cli.global, &out),
         Command::Restore { from, force } => backup::restore(&cli.global, &from, force),
+        Command::Deid(cmd) => deid::run(&cli.global, cmd),
+        Command::Audit(cmd) => audit::run(&cli.global, cmd),
         Command::Subjects(cmd) => subjects::run(&cli.global, cmd),
         Command::Config(cmd) => config::run(&cli.global, cmd),
     }

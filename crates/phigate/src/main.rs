@@ -1,6 +1,8 @@
 //! The `phigate` binary: command-line parsing and wiring, nothing else.
 //! Every capability lives in a library crate under `crates/`.
 
+mod access_wiring;
+mod audit_log;
 mod cli;
 mod commands;
 mod env;

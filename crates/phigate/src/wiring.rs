@@ -117,6 +117,14 @@ impl Backend {
         }
     }
 
+    /// The same store as the identity repository (users, sessions, service keys).
+    pub fn identity_repo(&self) -> Arc<dyn phigate_identity::IdentityRepository> {
+        match self {
+            Self::Sqlite(s) => s.clone(),
+            Self::Postgres(s) => s.clone(),
+        }
+    }
+
     /// The SQLite store, for file-level operations (backup).
     pub fn sqlite(&self) -> anyhow::Result<&Arc<SqliteStore>> {
         match self {

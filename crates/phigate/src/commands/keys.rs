@@ -4,7 +4,7 @@ use anyhow::bail;
 use phigate_keys::{KekState, KekVersion};
 
 use crate::cli::{GlobalArgs, KeysCommand};
-use crate::wiring;
+use crate::{audit_log, wiring};
 
 pub fn run(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<()> {
     let config = wiring::load_config(global)?;
@@ -23,12 +23,12 @@ pub fn run(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Rotate => {
-            let v = keyring.rotate()?;
+            let v = audit_log::audited(&config, &backend, "keys.rotate", None, || Ok(keyring.rotate()?))?;
             println!("created key-encryption key {v}; it is now current");
             println!("next: run `phigate keys rewrap` to re-wrap existing data keys under {v}");
         }
         KeysCommand::Rewrap => {
-            let r = store.rewrap_keys()?;
+            let r = audit_log::audited(&config, &backend, "keys.rewrap", None, || Ok(store.rewrap_keys()?))?;
             println!(
                 "re-wrapped {} data keys; {} already current; {} shredded (skipped)",
                 r.rewrapped, r.already_current, r.shredded
@@ -43,7 +43,8 @@ pub fn run(global: &GlobalArgs, cmd: KeysCommand) -> anyhow::Result<()> {
                      or pass --force to revoke them (their data stops opening until {version} is re-enabled)"
                 );
             }
-            keyring.disable(version)?;
+            let resource = Some(("kek", version.to_string()));
+            audit_log::audited(&config, &backend, "keys.disable", resource, || Ok(keyring.disable(version)?))?;
             println!("disabled key-encryption key {version}; data keys wrapped under it now fail closed");
         }
     }

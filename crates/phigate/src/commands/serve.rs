@@ -12,7 +12,7 @@ use phigate_server::{AppState, listener, router};
 use phigate_store::{Lookup, NewRecord, Store};
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::{logging, wiring};
+use crate::{access_wiring, audit_log, logging, wiring};
 
 /// Which command is running.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,9 +37,18 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     restrict_dir(&config.data_dir)?;
-    let store = {
+    let (store, ledger, access, accounts) = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || wiring::open_store(&config, true)).await??.store()
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let backend = wiring::open_store(&config, true)?;
+            // No ledger, no service: every later access must be recordable.
+            let ledger = Arc::new(audit_log::open(&config, &backend)?);
+            let store = backend.store();
+            let access = access_wiring::build(store.as_ref(), backend.identity_repo())?;
+            let accounts = if mode == Mode::Demo { access_wiring::create_demo_accounts(&access)? } else { Vec::new() };
+            Ok((store, ledger, access, accounts))
+        })
+        .await??
     };
 
     let (cert, key) = match (&config.server.tls_cert, &config.server.tls_key) {
@@ -64,16 +73,31 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     };
 
     let metrics = Arc::new(Metrics::new());
-    let state = AppState { store, metrics: metrics.clone() };
+    // Held until the end so the last references drop off the async runtime
+    // (the PostgreSQL client blocks when dropped).
+    let store_guard = store.clone();
+    let state = AppState { store, metrics: metrics.clone(), access: Some(access) };
     let app = router(state, config.server.max_body_bytes);
     let listener = listener::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "listening");
-    print_banner(&config, mode, fresh, seeded, &cert, addr)?;
+    let shutdown = shutdown_signal()?;
+    print_banner(&config, mode, fresh, seeded, &accounts, &cert, addr)?;
 
-    listener::serve(listener, tls_config, app, metrics, shutdown_signal(), config.server.shutdown_grace).await?;
+    record(&ledger, "service.start").await?;
+    listener::serve(listener, tls_config, app, metrics, shutdown, config.server.shutdown_grace).await?;
+    record(&ledger, "service.stop").await?;
+    tokio::task::spawn_blocking(move || drop((ledger, store_guard))).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn record(ledger: &Arc<phigate_audit::Ledger>, action: &'static str) -> anyhow::Result<()> {
+    let ledger = ledger.clone();
+    tokio::task::spawn_blocking(move || {
+        audit_log::record(&ledger, audit_log::service(), action, None, phigate_audit::Outcome::Success)
+    })
+    .await?
 }
 
 fn restrict_dir(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -117,6 +141,7 @@ fn print_banner(
     mode: Mode,
     fresh: bool,
     seeded: usize,
+    accounts: &[(String, String, String)],
     cert: &std::path::Path,
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
@@ -132,6 +157,25 @@ fn print_banner(
             )?;
         }
         writeln!(out, "  certificate     {}", cert.display())?;
+        if accounts.is_empty() {
+            writeln!(out, "  demo accounts   demo-clinician, demo-triage, demo-researcher, demo-privacy, demo-admin")?;
+            writeln!(out, "                  (passwords were shown when they were created)")?;
+        } else {
+            writeln!(out, "  demo accounts   (passwords shown once; TOTP is enrolled at first sign-in)")?;
+            for (user, role, password) in accounts {
+                writeln!(out, "                  {user:<16} {role:<16} {password}")?;
+            }
+            writeln!(
+                out,
+                "  sign in         curl --cacert {} -H 'content-type: application/json' -d '{{\"username\":\"demo-clinician\",\"password\":\"…\"}}' https://127.0.0.1:{}/auth/login",
+                cert.display(),
+                addr.port()
+            )?;
+            writeln!(
+                out,
+                "                  then POST /auth/totp with the challenge and a code from the enrolled secret"
+            )?;
+        }
         writeln!(out, "  try             curl --cacert {} https://127.0.0.1:{}/healthz", cert.display(), addr.port())?;
         writeln!(out, "  stop            Ctrl-C")?;
     }
@@ -141,21 +185,17 @@ fn print_banner(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers SIGTERM and SIGINT handlers now (before anyone is told the
+/// server is up) and returns the future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received");
+        tracing::info!("shutdown signal received");
+    })
 }

@@ -4,7 +4,7 @@ use anyhow::bail;
 use phigate_store::SubjectId;
 
 use crate::cli::{GlobalArgs, SubjectsCommand};
-use crate::wiring;
+use crate::{audit_log, wiring};
 
 pub fn run(global: &GlobalArgs, cmd: SubjectsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -16,10 +16,20 @@ pub fn run(global: &GlobalArgs, cmd: SubjectsCommand) -> anyhow::Result<()> {
                 );
             }
             let config = wiring::load_config(global)?;
-            let store = wiring::open_store(&config, false)?.store();
-            let records = store.records_of(&subject)?.len();
-            store.shred_subject(&subject)?;
-            println!("shredded {subject}: its data key is destroyed; {records} records are now unrecoverable");
+            let backend = wiring::open_store(&config, false)?;
+            let store = backend.store();
+            let resource = Some(("subject", subject.to_string()));
+            let records = audit_log::audited(&config, &backend, "subject.shred", resource, || {
+                let records = store.records_of(&subject)?.len();
+                store.shred_subject(&subject)?;
+                // The same id is the subject's pseudonym in the audit ledger:
+                // its audit payloads go with it; proofs still verify.
+                store.shred_named_key("audit-subject", subject.as_str())?;
+                Ok(records)
+            })?;
+            println!(
+                "shredded {subject}: its data keys are destroyed; {records} records and its audit payloads are now unrecoverable"
+            );
         }
     }
     Ok(())

@@ -1,0 +1,202 @@
+//! Authentication and authorization, enforced in one place.
+//!
+//! Every request passes [`enforce`] after routing: it looks the matched
+//! (method, route template) up in the policy's route table (no entry: 403,
+//! deny by default), resolves the caller's credentials, and asks the policy.
+//! Handlers never decide who may call them; they read the [`Caller`] this
+//! layer attached.
+//!
+//! Credentials, in order: `Authorization: Bearer phg_…` (service-account
+//! key), `Authorization: Bearer <JWT>` (customer IdP, when configured), the
+//! session cookie (browser sign-in; state-changing methods must also send
+//! the session's CSRF token in `x-csrf-token`). A presented but invalid
+//! credential is a 401 and never falls through to another kind.
+//!
+//! Purpose of use comes from `x-purpose-of-use` (`treatment`, `operations`,
+//! `research`, `emergency`); routes that need a permission require it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use phigate_identity::jwt::JwtValidator;
+use phigate_identity::local::LocalAuthenticator;
+use phigate_identity::service::ServiceAccounts;
+use phigate_identity::session::SessionManager;
+use phigate_identity::{Clock, Principal, SessionRecord};
+use phigate_policy::{AccessContext, Policy, Purpose, RouteDecision};
+
+use crate::{ApiError, AppState};
+
+/// Header carrying the purpose of use.
+pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
+/// Header carrying the CSRF token on state-changing requests of a session.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The identity and policy services the server enforces with.
+pub struct Access {
+    /// The access policy (roles × resources × fields × purposes, and routes).
+    pub policy: Arc<Policy>,
+    /// Browser sessions.
+    pub sessions: Arc<SessionManager>,
+    /// Local accounts (the embedded default).
+    pub local: Arc<LocalAuthenticator>,
+    /// Service-account API keys.
+    pub services: Arc<ServiceAccounts>,
+    /// Bearer JWTs from the customer's IdP, when configured.
+    pub jwt: Option<Arc<JwtValidator>>,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access").field("jwt", &self.jwt.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// The client's address, attached by the listener (absent in `oneshot` tests).
+#[derive(Clone, Copy, Debug)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Who is calling and why; attached to every request that passed [`enforce`].
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The authenticated principal (`None` on public routes without credentials).
+    pub principal: Option<Principal>,
+    /// The session, for cookie-authenticated callers.
+    pub session: Option<SessionRecord>,
+    /// The declared purpose of use.
+    pub purpose: Option<Purpose>,
+    /// The client's address.
+    pub source: IpAddr,
+}
+
+/// The client address of a request (unspecified when unknown).
+pub fn source_of(req: &Request) -> IpAddr {
+    req.extensions().get::<PeerAddr>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.ip())
+}
+
+fn purpose_of(headers: &HeaderMap) -> Result<Option<Purpose>, ApiError> {
+    match headers.get(PURPOSE_HEADER) {
+        None => Ok(None),
+        Some(v) => v.to_str().ok().and_then(|s| s.trim().parse().ok()).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_purpose",
+                "x-purpose-of-use must be treatment, operations, research or emergency",
+            )
+        }),
+    }
+}
+
+fn state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Resolves credentials; `Ok(None)` when none were presented.
+fn authenticate(
+    access: &Access,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<(Principal, Option<SessionRecord>)>, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().map_err(|_| ApiError::unauthorized())?;
+        let token = text.strip_prefix("Bearer ").ok_or_else(ApiError::unauthorized)?.trim();
+        let principal = if token.starts_with("phg_") {
+            access.services.authenticate(token)
+        } else if let Some(jwt) = &access.jwt {
+            jwt.authenticate(token)
+        } else {
+            return Err(ApiError::unauthorized());
+        };
+        return principal.map(|p| Some((p, None))).map_err(|e| {
+            tracing::info!(reason = %e, "bearer credential refused");
+            ApiError::unauthorized()
+        });
+    }
+    let Some(token) = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| access.sessions.token_from_cookie_header(c))
+    else {
+        return Ok(None);
+    };
+    let session = access.sessions.authenticate(&token).map_err(|e| {
+        tracing::info!(reason = %e, "session refused");
+        ApiError::unauthorized()
+    })?;
+    if state_changing(method) {
+        let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        access.sessions.verify_csrf(&session, presented).map_err(|_| ApiError::csrf())?;
+    }
+    Ok(Some((session.principal.clone(), Some(session))))
+}
+
+/// Probes that need no identity at all (liveness must not depend on it).
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// The enforcement layer (a route layer: it runs after routing, so it knows the template).
+pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let template = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let Some(access) = state.access.clone() else {
+        // Without identity services only the probes can be decided: fail
+        // closed for everything else.
+        if req.method() == Method::GET && PROBES.contains(&template.as_str()) {
+            return next.run(req).await;
+        }
+        return ApiError::unavailable("no_identity", "authentication is not configured").into_response();
+    };
+    let method = req.method().clone();
+    let purpose = match purpose_of(req.headers()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let source = source_of(&req);
+    let requirement = access.policy.routes().requirement(method.as_str(), &template).cloned();
+    let public = matches!(requirement, Some(phigate_policy::RouteRequirement::Public));
+    let headers = req.headers().clone();
+    let resolved = if public && !headers.contains_key(header::AUTHORIZATION) {
+        Ok(None)
+    } else {
+        let access = access.clone();
+        let method = method.clone();
+        match tokio::task::spawn_blocking(move || authenticate(&access, &method, &headers)).await {
+            Ok(r) => r,
+            Err(_) => Err(ApiError::unavailable("auth_unavailable", "authentication could not be checked")),
+        }
+    };
+    let (principal, session) = match resolved {
+        Ok(Some((p, s))) => (Some(p), s),
+        Ok(None) => (None, None),
+        Err(e) => return e.into_response(),
+    };
+    if matches!(requirement, Some(phigate_policy::RouteRequirement::Permission { .. })) && purpose.is_none() {
+        return ApiError::bad_request("purpose_required", "this route requires an x-purpose-of-use header")
+            .into_response();
+    }
+    let ctx = AccessContext { now: access.clock.now(), care_relationship: None, deidentified: false };
+    let decision = access.policy.routes().check(
+        &access.policy,
+        principal.as_ref(),
+        method.as_str(),
+        &template,
+        purpose.unwrap_or(Purpose::Operations),
+        &ctx,
+    );
+    match decision {
+        RouteDecision::Allowed(_) => {
+            req.extensions_mut().insert(Caller { principal, session, purpose, source });
+            next.run(req).await
+        }
+        RouteDecision::Unauthenticated => ApiError::unauthorized().into_response(),
+        RouteDecision::Forbidden(d) => {
+            tracing::info!(route = %template, reason = %d.reason, "request forbidden by policy");
+            ApiError::forbidden().into_response()
+        }
+        _ => ApiError::forbidden().into_response(),
+    }
+}

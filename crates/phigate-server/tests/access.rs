@@ -1,0 +1,287 @@
+//! Access control in the router, in-process: every route has a policy entry,
+//! unauthenticated calls get 401, local sign-in is password + TOTP, sessions
+//! need CSRF on state-changing requests, no fixation, revoked keys refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use phigate_identity::local::{LocalAuthenticator, LocalConfig, password::HashingCost, totp};
+use phigate_identity::service::{ServiceAccounts, ServiceKeyConfig};
+use phigate_identity::session::{SessionConfig, SessionManager};
+use phigate_identity::{AesGcmSealer, Clock, MemoryRepository, Password, Role, SystemClock};
+use phigate_keys::Keyring;
+use phigate_keys::provider::local_file::LocalFileProvider;
+use phigate_policy::Policy;
+use phigate_server::access::Access;
+use phigate_server::telemetry::Metrics;
+use phigate_server::{AppState, route_table, router};
+use phigate_store::SqliteStore;
+use tower::ServiceExt;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    app: axum::Router,
+    access: Arc<Access>,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = Arc::new(LocalFileProvider::open_or_create(&dir.path().join("kek.json")).unwrap());
+    let store =
+        SqliteStore::open(&dir.path().join("phigate.db"), Arc::new(Keyring::new(provider, Duration::from_secs(60))))
+            .unwrap();
+    let repo = Arc::new(MemoryRepository::default());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let config = LocalConfig { hashing: HashingCost::insecure_for_tests(), ..LocalConfig::default() };
+    let access = Arc::new(Access {
+        policy: Arc::new(Policy::default_policy().unwrap()),
+        sessions: Arc::new(SessionManager::new(repo.clone(), clock.clone(), SessionConfig::default()).unwrap()),
+        local: Arc::new(LocalAuthenticator::new(
+            repo.clone(),
+            Arc::new(AesGcmSealer::random().unwrap()),
+            clock.clone(),
+            config,
+        )),
+        services: Arc::new(ServiceAccounts::new(
+            repo,
+            clock.clone(),
+            ServiceKeyConfig::new(Duration::from_secs(86_400)).unwrap(),
+        )),
+        jwt: None,
+        clock,
+    });
+    let state = AppState { store: Arc::new(store), metrics: Arc::new(Metrics::new()), access: Some(access.clone()) };
+    Env { _dir: dir, app: router(state, 1 << 20), access }
+}
+
+struct Reply {
+    status: StatusCode,
+    body: serde_json::Value,
+    set_cookie: Option<String>,
+}
+
+async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let set_cookie = resp.headers().get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_string());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Reply { status, body, set_cookie }
+}
+
+fn post(uri: &str, body: serde_json::Value) -> axum::http::request::Builder {
+    let _ = body;
+    Request::post(uri).header(header::CONTENT_TYPE, "application/json")
+}
+
+fn json(body: &serde_json::Value) -> Body {
+    Body::from(serde_json::to_vec(body).unwrap())
+}
+
+/// RFC 4648 base32 (no padding), as an authenticator app reads the secret.
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+        }
+    }
+    out
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+/// Signs a local user in with password + TOTP; returns (cookie, csrf).
+async fn sign_in(
+    e: &Env,
+    user: &str,
+    password: &str,
+    previous_cookie: Option<&str>,
+) -> (String, String, serde_json::Value) {
+    let creds = serde_json::json!({ "username": user, "password": password });
+    let step = send(&e.app, post("/auth/login", creds.clone()).body(json(&creds)).unwrap()).await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.body);
+    assert_eq!(step.body["next"], "enroll_totp", "first sign-in enrolls TOTP");
+    let secret = totp::TotpSecret::from_bytes(&base32_decode(step.body["secret"].as_str().unwrap()));
+    let code = totp::code_at(&secret, now_unix(), 6);
+    let body = serde_json::json!({ "challenge": step.body["challenge"], "code": code });
+    let mut req = post("/auth/totp", body.clone());
+    if let Some(c) = previous_cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let done = send(&e.app, req.body(json(&body)).unwrap()).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let set_cookie = done.set_cookie.expect("a session cookie");
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "__Host-"] {
+        assert!(set_cookie.contains(attr), "{attr} missing from {set_cookie}");
+    }
+    (cookie_pair(&set_cookie), done.body["csrf_token"].as_str().unwrap().to_string(), done.body)
+}
+
+#[test]
+fn every_route_has_a_policy_entry() {
+    let policy = Policy::default_policy().unwrap();
+    let missing = policy.routes().missing(route_table());
+    assert!(missing.is_empty(), "routes without a policy entry (add them to the policy): {missing:?}");
+}
+
+#[tokio::test]
+async fn unauthenticated_calls_get_401_and_public_routes_stay_open() {
+    let e = env();
+    for (method, path) in route_table() {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let reply = send(&e.app, req).await;
+        let public = ["/healthz", "/readyz", "/metrics", "/auth/login", "/auth/totp"].contains(&path);
+        if public {
+            assert_ne!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path} must not need authentication");
+        } else {
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path} must need authentication");
+            assert_eq!(reply.body["error"]["code"], "unauthenticated");
+        }
+    }
+    let bad = send(
+        &e.app,
+        Request::get("/api/v1/me").header(header::AUTHORIZATION, "Bearer phg_0011_nope").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    let jwt_without_idp = send(
+        &e.app,
+        Request::get("/api/v1/me")
+            .header(header::AUTHORIZATION, "Bearer eyJhbGciOiJub25lIn0.e30.")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(jwt_without_idp.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn local_password_and_totp_sign_in_then_csrf_fixation_and_logout() {
+    let e = env();
+    e.access
+        .local
+        .create_user("dr.demo", "Dr Demo", &Password::new("correct horse battery staple"), vec![Role::new("clinician")])
+        .unwrap();
+
+    let wrong = serde_json::json!({ "username": "dr.demo", "password": "wrong password here" });
+    assert_eq!(
+        send(&e.app, post("/auth/login", wrong.clone()).body(json(&wrong)).unwrap()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A cookie planted before sign-in is not the one issued after it.
+    let planted = "__Host-phigate-session=attacker-chosen-value";
+    let (cookie, csrf, who) = sign_in(&e, "dr.demo", "correct horse battery staple", Some(planted)).await;
+    assert_ne!(cookie, planted);
+    assert_eq!(who["roles"], serde_json::json!(["clinician"]));
+
+    let me = send(
+        &e.app,
+        Request::get("/api/v1/me")
+            .header(header::COOKIE, &cookie)
+            .header("x-purpose-of-use", "treatment")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["display_name"], "Dr Demo");
+    assert_eq!(me.body["purpose_of_use"], "treatment");
+    assert_eq!(me.body["auth_method"], who.get("auth_method").cloned().unwrap_or(me.body["auth_method"].clone()));
+
+    let bad_purpose = send(
+        &e.app,
+        Request::get("/api/v1/me")
+            .header(header::COOKIE, &cookie)
+            .header("x-purpose-of-use", "curiosity")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(bad_purpose.status, StatusCode::BAD_REQUEST);
+
+    // State-changing request without the CSRF token: refused, session intact.
+    let no_csrf =
+        send(&e.app, Request::post("/auth/logout").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    assert_eq!(no_csrf.body["error"]["code"], "csrf");
+    let wrong_csrf = send(
+        &e.app,
+        Request::post("/auth/logout")
+            .header(header::COOKIE, &cookie)
+            .header("x-csrf-token", "x")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(wrong_csrf.status, StatusCode::FORBIDDEN);
+    let out = send(
+        &e.app,
+        Request::post("/auth/logout")
+            .header(header::COOKIE, &cookie)
+            .header("x-csrf-token", &csrf)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::OK);
+    let after =
+        send(&e.app, Request::get("/api/v1/me").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "a signed-out session is dead");
+}
+
+#[tokio::test]
+async fn brute_force_locks_out() {
+    let e = env();
+    e.access
+        .local
+        .create_user("target", "Target", &Password::new("a long enough password"), vec![Role::new("clinician")])
+        .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let body = serde_json::json!({ "username": "target", "password": "guess guess guess" });
+        statuses.push(send(&e.app, post("/auth/login", body.clone()).body(json(&body)).unwrap()).await.status);
+    }
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // Locked out even with the right password.
+    let body = serde_json::json!({ "username": "target", "password": "a long enough password" });
+    assert_eq!(
+        send(&e.app, post("/auth/login", body.clone()).body(json(&body)).unwrap()).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn service_key_works_until_revoked() {
+    let e = env();
+    let account = e.access.services.create_account("ingest", vec![Role::new("service")]).unwrap();
+    let issued = e.access.services.issue(&account.id).unwrap();
+    let me = |key: String| {
+        Request::get("/api/v1/me").header(header::AUTHORIZATION, format!("Bearer {key}")).body(Body::empty()).unwrap()
+    };
+    let ok = send(&e.app, me(issued.key.expose().to_string())).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.body["kind"], "service");
+    e.access.services.revoke(&issued.key_id).unwrap();
+    assert_eq!(send(&e.app, me(issued.key.expose().to_string())).await.status, StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,71 @@
+//! Identity and policy services for the server, from the configuration.
+//!
+//! TOTP secrets are sealed with a key that is itself a named data key of
+//! the store (`identity-sealing`), so they are protected by the customer's
+//! KEK like every other secret and follow its rotation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use phigate_identity::local::{LocalAuthenticator, LocalConfig};
+use phigate_identity::service::{ServiceAccounts, ServiceKeyConfig};
+use phigate_identity::session::{SessionConfig, SessionManager};
+use phigate_identity::{AesGcmSealer, Clock, IdentityRepository, Password, Role, SystemClock};
+use phigate_policy::Policy;
+use phigate_server::access::Access;
+use phigate_store::Store;
+
+/// Service keys live at most this long (the ceiling; configurable downward later).
+const SERVICE_KEY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Builds the access services over `repo`.
+pub fn build(store: &dyn Store, repo: Arc<dyn IdentityRepository>) -> anyhow::Result<Arc<Access>> {
+    let policy = Policy::default_policy().context("loading the access policy")?;
+    let (_, sealing) = store.named_key("identity-sealing", "totp").context("opening the identity sealing key")?;
+    let sealer = Arc::new(AesGcmSealer::new(sealing.expose_raw()));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(Arc::new(Access {
+        policy: Arc::new(policy),
+        sessions: Arc::new(SessionManager::new(repo.clone(), clock.clone(), SessionConfig::default())?),
+        local: Arc::new(LocalAuthenticator::new(repo.clone(), sealer, clock.clone(), LocalConfig::default())),
+        services: Arc::new(ServiceAccounts::new(repo, clock.clone(), ServiceKeyConfig::new(SERVICE_KEY_LIFETIME)?)),
+        jwt: None,
+        clock,
+    }))
+}
+
+/// Roles that get a demo account, and the account names.
+pub const DEMO_ROLES: [(&str, &str); 5] = [
+    ("clinician", "demo-clinician"),
+    ("triage", "demo-triage"),
+    ("researcher", "demo-researcher"),
+    ("privacy_officer", "demo-privacy"),
+    ("administrator", "demo-admin"),
+];
+
+/// Creates the demo accounts that do not exist yet; returns (username, role,
+/// password) of the ones created. Passwords are random and shown once.
+pub fn create_demo_accounts(access: &Access) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut created = Vec::new();
+    for (role, username) in DEMO_ROLES {
+        let password = format!("demo-{}", hex::encode(rand_bytes()?));
+        match access.local.create_user(
+            username,
+            &format!("Demo {role}"),
+            &Password::new(password.clone()),
+            vec![Role::new(role)],
+        ) {
+            Ok(_) => created.push((username.to_string(), role.to_string(), password)),
+            Err(phigate_identity::Error::AlreadyExists(_)) => {}
+            Err(e) => return Err(e).context("creating demo accounts"),
+        }
+    }
+    Ok(created)
+}
+
+fn rand_bytes() -> anyhow::Result<[u8; 9]> {
+    let mut b = [0u8; 9];
+    getrandom::getrandom(&mut b).map_err(|_| anyhow::anyhow!("random number generator failed"))?;
+    Ok(b)
+}
