@@ -59,6 +59,58 @@ fn roots(data_dir: &Path) -> rustls::RootCertStore {
     roots
 }
 
+/// One HTTP/2 request over TLS 1.3 with headers and a body; returns status,
+/// `set-cookie` and body.
+async fn send(
+    addr: SocketAddr,
+    data_dir: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Option<String>, String) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots(data_dir))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await.unwrap();
+    tokio::spawn(conn);
+    let mut req = hyper::Request::builder().method(method).uri(format!("https://127.0.0.1{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp =
+        sender.send_request(req.body(http_body_util::Full::new(Bytes::from(body.to_string()))).unwrap()).await.unwrap();
+    let status = resp.status().as_u16();
+    let cookie = resp.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string());
+    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    (status, cookie, body)
+}
+
+/// RFC 4648 base32 (no padding), as an authenticator app reads the secret.
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+        }
+    }
+    out
+}
+
 async fn get(
     addr: SocketAddr,
     data_dir: &Path,
@@ -211,4 +263,49 @@ fn group_readable_key_file_refuses_to_start() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("chmod 600"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_password_and_totp_sign_in_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = start_demo(&data);
+    // The banner lists each demo account with its one-time password.
+    let line = demo.stdout.iter().find(|l| l.contains("demo-clinician")).expect("demo accounts listed");
+    let password = line.split_whitespace().last().unwrap().to_string();
+
+    let (status, _, body) = send(demo.addr, &data, "GET", "/api/v1/me", &[], "").await;
+    assert_eq!(status, 401, "{body}");
+
+    let creds = serde_json::json!({ "username": "demo-clinician", "password": password }).to_string();
+    let json = [("content-type", "application/json")];
+    let (status, _, body) = send(demo.addr, &data, "POST", "/auth/login", &json, &creds).await;
+    assert_eq!(status, 200, "{body}");
+    let step: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(step["next"], "enroll_totp");
+    let secret = phigate_identity::local::TotpSecret::from_bytes(&base32_decode(step["secret"].as_str().unwrap()));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let code = phigate_identity::local::totp::code_at(&secret, now, 6);
+    let totp = serde_json::json!({ "challenge": step["challenge"], "code": code }).to_string();
+    let (status, cookie, body) = send(demo.addr, &data, "POST", "/auth/totp", &json, &totp).await;
+    assert_eq!(status, 200, "{body}");
+    let cookie = cookie.expect("session cookie");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let csrf = serde_json::from_str::<serde_json::Value>(&body).unwrap()["csrf_token"].as_str().unwrap().to_string();
+
+    let me_headers = [("cookie", session.as_str()), ("x-purpose-of-use", "treatment")];
+    let (status, _, body) = send(demo.addr, &data, "GET", "/api/v1/me", &me_headers, "").await;
+    assert_eq!(status, 200, "{body}");
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["roles"], serde_json::json!(["clinician"]));
+    assert_eq!(me["purpose_of_use"], "treatment");
+
+    let (status, _, _) = send(demo.addr, &data, "POST", "/auth/logout", &[("cookie", session.as_str())], "").await;
+    assert_eq!(status, 403, "logout without the CSRF token is refused");
+    let logout = [("cookie", session.as_str()), ("x-csrf-token", csrf.as_str())];
+    let (status, _, _) = send(demo.addr, &data, "POST", "/auth/logout", &logout, "").await;
+    assert_eq!(status, 200);
+    let (status, _, _) = send(demo.addr, &data, "GET", "/api/v1/me", &[("cookie", session.as_str())], "").await;
+    assert_eq!(status, 401);
 }
