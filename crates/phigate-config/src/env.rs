@@ -85,6 +85,15 @@ const OVERRIDES: &[Override] = &[
         key: "store.postgres_schema",
         apply: text!(store.postgres_schema),
     },
+    Override { var: "PHIGATE_AUDIT_RETENTION_DAYS", key: "audit.retention_days", apply: number!(audit.retention_days) },
+    Override {
+        var: "PHIGATE_AUDIT_CHECKPOINT_INTERVAL_SECS",
+        key: "audit.checkpoint_interval_secs",
+        apply: number!(audit.checkpoint_interval_secs),
+    },
+    Override { var: "PHIGATE_AUDIT_WITNESS_FILE", key: "audit.witness_file", apply: text!(audit.witness_file) },
+    Override { var: "PHIGATE_AUDIT_WITNESS_URL", key: "audit.witness_url", apply: text!(audit.witness_url) },
+    Override { var: "PHIGATE_AUDIT_ALERT_WEBHOOK", key: "audit.alert_webhook", apply: text!(audit.alert_webhook) },
     Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: text!(keys.provider) },
     Override {
         var: "PHIGATE_KEYS_CACHE_MAX_AGE_SECS",

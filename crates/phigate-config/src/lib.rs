@@ -62,6 +62,24 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Where records are stored.
     pub store: StoreConfig,
+    /// The audit ledger.
+    pub audit: AuditConfig,
+}
+
+/// Audit ledger settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuditConfig {
+    /// How long payloads are kept before their keys are shredded (default 6 years).
+    pub retention: Duration,
+    /// How often a checkpoint is signed while entries arrive.
+    pub checkpoint_interval: Duration,
+    /// Append every signed checkpoint to this file (ideally on other media).
+    pub witness_file: Option<PathBuf>,
+    /// POST every signed checkpoint note to this URL.
+    pub witness_url: Option<String>,
+    /// POST every alert (JSON) to this URL.
+    pub alert_webhook: Option<String>,
 }
 
 /// The record store backend.

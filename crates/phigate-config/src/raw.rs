@@ -21,6 +21,20 @@ pub struct RawConfig {
     pub keys: RawKeys,
     #[serde(default)]
     pub store: RawStore,
+    #[serde(default)]
+    pub audit: RawAudit,
+}
+
+/// `[audit]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct RawAudit {
+    pub retention_days: Option<u64>,
+    pub checkpoint_interval_secs: Option<u64>,
+    pub witness_file: Option<String>,
+    pub witness_url: Option<String>,
+    pub alert_webhook: Option<String>,
 }
 
 /// `[store]`.

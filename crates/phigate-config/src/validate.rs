@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::raw::RawConfig;
 use crate::{
-    Config, ConfigError, KeyProviderConfig, KeysConfig, LogConfig, LogFormat, Secret, ServerConfig, StoreConfig,
-    TlsVersion,
+    AuditConfig, Config, ConfigError, KeyProviderConfig, KeysConfig, LogConfig, LogFormat, Secret, ServerConfig,
+    StoreConfig, TlsVersion,
 };
 
 /// Default listen address: loopback only, so a fresh install is not exposed.
@@ -124,6 +124,30 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         other => return Err(bad("store.backend", format!("{other:?} is not \"sqlite\" or \"postgres\""))),
     };
 
+    let a = raw.audit;
+    let retention_days = a.retention_days.unwrap_or(2192);
+    if retention_days == 0 || retention_days > 36_500 {
+        return Err(bad("audit.retention_days", format!("{retention_days} must be between 1 and 36500")));
+    }
+    let interval = a.checkpoint_interval_secs.unwrap_or(60);
+    if interval == 0 || interval > 86_400 {
+        return Err(bad("audit.checkpoint_interval_secs", format!("{interval} must be between 1 and 86400")));
+    }
+    let url = |key: &str, value: Option<String>| -> Result<Option<String>, ConfigError> {
+        match value {
+            None => Ok(None),
+            Some(u) if secure_url(&u) => Ok(Some(u)),
+            Some(_) => Err(bad(key, "must be an https:// URL (http:// only on 127.0.0.1, localhost or [::1])".into())),
+        }
+    };
+    let audit = AuditConfig {
+        retention: Duration::from_secs(retention_days * 86_400),
+        checkpoint_interval: Duration::from_secs(interval),
+        witness_file: a.witness_file.map(PathBuf::from),
+        witness_url: url("audit.witness_url", a.witness_url)?,
+        alert_webhook: url("audit.alert_webhook", a.alert_webhook)?,
+    };
+
     Ok(Config {
         data_dir,
         server: ServerConfig {
@@ -137,5 +161,14 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         log: LogConfig { level, format },
         keys: KeysConfig { provider, cache_max_age: Duration::from_secs(cache_secs) },
         store,
+        audit,
     })
+}
+
+/// HTTPS anywhere; plain HTTP only to this machine.
+fn secure_url(url: &str) -> bool {
+    url.starts_with("https://")
+        || ["http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/", "http://[::1]:"]
+            .iter()
+            .any(|p| url.starts_with(p))
 }

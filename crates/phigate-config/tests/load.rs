@@ -105,3 +105,16 @@ fn postgres_backend_needs_a_url_and_hides_it() {
     let err = load("[store]\nbackend = \"mysql\"\n", MapEnv::default()).unwrap_err().to_string();
     assert!(err.contains("store.backend"), "{err}");
 }
+
+#[test]
+fn audit_defaults_and_url_rules() {
+    let c = Config::load(None, &MapEnv::default()).unwrap();
+    assert_eq!(c.audit.retention.as_secs(), 2192 * 86_400, "six years by default");
+    let err =
+        load("[audit]\nalert_webhook = \"http://alerts.example/x\"\n", MapEnv::default()).unwrap_err().to_string();
+    assert!(err.contains("audit.alert_webhook") && err.contains("https"), "{err}");
+    let c = Config::load(None, &MapEnv::from([("PHIGATE_AUDIT_ALERT_WEBHOOK", "http://127.0.0.1:9/hook")])).unwrap();
+    assert_eq!(c.audit.alert_webhook.as_deref(), Some("http://127.0.0.1:9/hook"));
+    let err = load("[audit]\nretention_days = 0\n", MapEnv::default()).unwrap_err().to_string();
+    assert!(err.contains("audit.retention_days"), "{err}");
+}

@@ -18,6 +18,7 @@
 pub mod access;
 mod error;
 pub mod listener;
+pub mod record;
 pub mod routes;
 pub mod telemetry;
 pub mod tls;

@@ -29,6 +29,9 @@ pub struct AppState {
     /// Identity and policy. `None` serves only public routes; every other
     /// route then answers 503 (fail closed).
     pub access: Option<Arc<Access>>,
+    /// The audit ledger. The binary always sets it; `None` only in
+    /// in-process tests of routes that do not record.
+    pub audit: Option<Arc<phigate_audit::Ledger>>,
 }
 
 impl std::fmt::Debug for AppState {

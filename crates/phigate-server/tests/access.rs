@@ -26,6 +26,39 @@ struct Env {
     _dir: tempfile::TempDir,
     app: axum::Router,
     access: Arc<Access>,
+    ledger: Arc<phigate_audit::Ledger>,
+}
+
+/// A real ledger; sign-in events carry no payload, so its cipher is never used.
+fn ledger(dir: &std::path::Path) -> phigate_audit::Ledger {
+    struct NoPayloads;
+    impl phigate_audit::PayloadCipher for NoPayloads {
+        fn seal(
+            &self,
+            _: &phigate_audit::Pseudonym,
+            _: &[u8],
+            _: &[u8],
+        ) -> Result<Vec<u8>, phigate_audit::CipherError> {
+            Err(phigate_audit::CipherError::Unavailable("no payloads in this test".into()))
+        }
+        fn open(
+            &self,
+            _: &phigate_audit::Pseudonym,
+            _: &[u8],
+            _: &[u8],
+        ) -> Result<zeroize::Zeroizing<Vec<u8>>, phigate_audit::CipherError> {
+            Err(phigate_audit::CipherError::Unavailable("no payloads in this test".into()))
+        }
+        fn shred(&self, _: &phigate_audit::Pseudonym) -> Result<(), phigate_audit::CipherError> {
+            Ok(())
+        }
+    }
+    let signer = phigate_audit::CheckpointSigner::from_seed("phigate/test", &[7u8; 32]).unwrap();
+    let mut l =
+        phigate_audit::Ledger::open(phigate_audit::Config::new(dir.join("audit")), signer, Arc::new(NoPayloads))
+            .unwrap();
+    l.set_alerts(phigate_audit::AlertEngine::new(phigate_audit::AlertRules::default()), Vec::new());
+    l
 }
 
 fn env() -> Env {
@@ -54,8 +87,15 @@ fn env() -> Env {
         jwt: None,
         clock,
     });
-    let state = AppState { store: Arc::new(store), metrics: Arc::new(Metrics::new()), access: Some(access.clone()) };
-    Env { _dir: dir, app: router(state, 1 << 20), access }
+    let store = Arc::new(store);
+    let ledger = Arc::new(ledger(dir.path()));
+    let state = AppState {
+        store,
+        metrics: Arc::new(Metrics::new()),
+        access: Some(access.clone()),
+        audit: Some(ledger.clone()),
+    };
+    Env { _dir: dir, app: router(state, 1 << 20), access, ledger }
 }
 
 struct Reply {
@@ -263,6 +303,12 @@ async fn brute_force_locks_out() {
         statuses.push(send(&e.app, post("/auth/login", body.clone()).body(json(&body)).unwrap()).await.status);
     }
     assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // Every attempt is in the ledger, and the failed-logins rule fired.
+    let denied = e.ledger.query(&phigate_audit::Query { action: Some("auth.login".into()), ..Default::default() });
+    assert_eq!(denied.len(), 12, "every attempt recorded");
+    let alerts = e.ledger.query(&phigate_audit::Query { action: Some("audit.alert".into()), ..Default::default() });
+    let fired: Vec<String> = alerts.iter().map(|s| e.ledger.read(*s).unwrap().event.resource.unwrap().id).collect();
+    assert!(fired.iter().any(|r| r == "failed_logins"), "{fired:?}");
     // Locked out even with the right password.
     let body = serde_json::json!({ "username": "target", "password": "a long enough password" });
     assert_eq!(

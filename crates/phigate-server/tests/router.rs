@@ -19,7 +19,7 @@ fn real_state(dir: &std::path::Path) -> AppState {
     let provider = Arc::new(LocalFileProvider::open_or_create(&dir.join("kek.json")).unwrap());
     let store =
         SqliteStore::open(&dir.join("phigate.db"), Arc::new(Keyring::new(provider, Duration::from_secs(60)))).unwrap();
-    AppState { store: Arc::new(store), metrics: Arc::new(Metrics::new()), access: None }
+    AppState { store: Arc::new(store), metrics: Arc::new(Metrics::new()), access: None, audit: None }
 }
 
 /// A store whose backing service is down: the only stand-in in these tests,
@@ -88,7 +88,10 @@ async fn health_ready_and_metrics() {
 
 #[tokio::test]
 async fn readiness_fails_closed_when_a_dependency_is_down() {
-    let app = router(AppState { store: Arc::new(DownStore), metrics: Arc::new(Metrics::new()), access: None }, 1024);
+    let app = router(
+        AppState { store: Arc::new(DownStore), metrics: Arc::new(Metrics::new()), access: None, audit: None },
+        1024,
+    );
     let (status, body, _) = call(app.clone(), "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(

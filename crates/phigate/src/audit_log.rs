@@ -16,14 +16,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use phigate_audit::{
-    Actor, ActorKind, AlertEngine, AlertRules, CheckpointSigner, CipherError, Event, Ledger, LogSink, Outcome,
-    PayloadCipher, Pseudonym, Resource,
+    Actor, ActorKind, AlertEngine, AlertRules, AlertSink, CheckpointSigner, CipherError, Event, FileWitness, Ledger,
+    LogSink, Outcome, PayloadCipher, Pseudonym, Resource,
 };
 use phigate_config::Config;
 use phigate_keys::Aad;
 use phigate_store::{Error as StoreError, Store};
 use zeroize::Zeroizing;
 
+use crate::audit_http::{HttpWitness, WebhookSink};
 use crate::wiring::Backend;
 
 /// Named-key purpose of subjects' payload keys.
@@ -78,9 +79,22 @@ pub fn open(config: &Config, backend: &Backend) -> anyhow::Result<Ledger> {
     let store = backend.store();
     let (_, seed) = store.named_key(SIGNING_KEY.0, SIGNING_KEY.1).context("opening the audit signing key")?;
     let signer = CheckpointSigner::from_seed(ORIGIN, seed.expose_raw())?;
-    let mut ledger = Ledger::open(phigate_audit::Config::new(dir(config)), signer, Arc::new(StoreCipher { store }))
+    let mut settings = phigate_audit::Config::new(dir(config));
+    settings.retention = config.audit.retention;
+    settings.checkpoint_interval = Some(config.audit.checkpoint_interval);
+    let mut ledger = Ledger::open(settings, signer, Arc::new(StoreCipher { store }))
         .with_context(|| format!("opening audit ledger {}", dir(config).display()))?;
-    ledger.set_alerts(AlertEngine::new(AlertRules::default()), vec![Box::new(LogSink::new(std::io::stderr()))]);
+    if let Some(path) = &config.audit.witness_file {
+        ledger.add_witness(Box::new(FileWitness::new(path.clone())));
+    }
+    if let Some(url) = &config.audit.witness_url {
+        ledger.add_witness(Box::new(HttpWitness::new(url.clone())));
+    }
+    let mut sinks: Vec<Box<dyn AlertSink>> = vec![Box::new(LogSink::new(std::io::stderr()))];
+    if let Some(url) = &config.audit.alert_webhook {
+        sinks.push(Box::new(WebhookSink::new(url.clone())));
+    }
+    ledger.set_alerts(AlertEngine::new(AlertRules::default()), sinks);
     Ok(ledger)
 }
 

@@ -2,6 +2,7 @@
 //! Every capability lives in a library crate under `crates/`.
 
 mod access_wiring;
+mod audit_http;
 mod audit_log;
 mod cli;
 mod commands;

@@ -32,9 +32,14 @@ impl Drop for Demo {
 }
 
 fn start_demo(data_dir: &Path) -> Demo {
+    start_demo_env(data_dir, &[])
+}
+
+fn start_demo_env(data_dir: &Path, env: &[(&str, &str)]) -> Demo {
     let child = Command::new(BIN)
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -308,4 +313,59 @@ async fn local_password_and_totp_sign_in_over_tls() {
     assert_eq!(status, 200);
     let (status, _, _) = send(demo.addr, &data, "GET", "/api/v1/me", &[("cookie", session.as_str())], "").await;
     assert_eq!(status, 401);
+}
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 that answers 204 and hands every
+/// request body to the test: the stand-in for a SIEM or pager webhook.
+fn capture_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = std::io::Write::write_all(&mut stream, b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n");
+            if tx.send(String::from_utf8_lossy(&body).into_owned()).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_alert_the_webhook_and_the_ledger() {
+    let (hook, received) = capture_server();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = start_demo_env(&data, &[("PHIGATE_AUDIT_ALERT_WEBHOOK", hook.as_str())]);
+    let json = [("content-type", "application/json")];
+    for _ in 0..6 {
+        let creds = r#"{"username":"demo-admin","password":"not the password at all"}"#;
+        let (status, _, _) = send(demo.addr, &data, "POST", "/auth/login", &json, creds).await;
+        assert!(status == 401 || status == 429, "refused (429 once lockout starts): {status}");
+    }
+    let alert = received.recv_timeout(Duration::from_secs(20)).expect("the webhook got an alert");
+    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    assert_eq!(alert["rule"], "failed_logins", "{alert}");
+    assert_eq!(alert["address"], "127.0.0.1");
+    assert!(!alert.to_string().contains("not the password"), "no credentials in alerts");
+    drop(demo);
+    let out = Command::new(BIN).args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
+    let export = String::from_utf8_lossy(&out.stdout);
+    assert!(export.contains("audit.alert") && export.contains("auth.login"), "{export}");
+    assert!(!export.contains("not the password"));
 }

@@ -9,7 +9,9 @@ use phigate_identity::{Error as IdentityError, MfaChallenge, Password};
 use serde::Deserialize;
 
 use crate::access::Caller;
+use crate::record::{event, record, sign_in_actor, source};
 use crate::{ApiError, AppState};
+use phigate_audit::Outcome;
 
 fn identity_error(e: &IdentityError) -> ApiError {
     match e {
@@ -35,15 +37,21 @@ pub struct LoginRequest {
 pub async fn login(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let access = access(&state)?;
+    let actor = sign_in_actor(&body.username);
+    let from = source(caller.source, &headers);
     let step = tokio::task::spawn_blocking(move || {
         access.local.login(&body.username, &Password::new(body.password), caller.source)
     })
     .await
-    .map_err(|_| ApiError::unavailable("auth_unavailable", "sign-in could not be checked"))?
-    .map_err(|e| {
+    .map_err(|_| ApiError::unavailable("auth_unavailable", "sign-in could not be checked"))?;
+    // Every attempt is on the record, success or not, before the answer.
+    let outcome = if step.is_ok() { Outcome::Success } else { Outcome::Denied };
+    record(&state, event(actor, "auth.login", outcome, from)).await?;
+    let step = step.map_err(|e| {
         tracing::info!(reason = %e, "local sign-in refused");
         identity_error(&e)
     })?;
@@ -78,6 +86,7 @@ pub async fn totp(
     Json(body): Json<TotpRequest>,
 ) -> Result<Response, ApiError> {
     let access = access(&state)?;
+    let from = source(caller.source, &headers);
     let issued = tokio::task::spawn_blocking(move || {
         let principal = access.local.complete_totp(&MfaChallenge::new(body.challenge), &body.code, caller.source)?;
         let previous = headers
@@ -89,12 +98,22 @@ pub async fn totp(
         Ok::<_, IdentityError>((access.sessions.cookie(&issued.token), issued))
     })
     .await
-    .map_err(|_| ApiError::unavailable("auth_unavailable", "sign-in could not be checked"))?
-    .map_err(|e| {
+    .map_err(|_| ApiError::unavailable("auth_unavailable", "sign-in could not be checked"))?;
+    let actor = match &issued {
+        Ok((_, s)) => phigate_audit::Actor {
+            id: s.principal.subject.clone(),
+            kind: phigate_audit::ActorKind::User,
+            role: s.principal.roles.first().map(|r| r.as_str().to_string()).unwrap_or_default(),
+            session: s.principal.session_ref.clone(),
+        },
+        Err(_) => sign_in_actor("(mfa challenge)"),
+    };
+    let outcome = if issued.is_ok() { Outcome::Success } else { Outcome::Denied };
+    record(&state, event(actor, "auth.mfa", outcome, from)).await?;
+    let (cookie, issued) = issued.map_err(|e| {
         tracing::info!(reason = %e, "TOTP step refused");
         identity_error(&e)
     })?;
-    let (cookie, issued) = issued;
     let body = serde_json::json!({
         "csrf_token": issued.csrf.expose(),
         "subject": issued.principal.subject,

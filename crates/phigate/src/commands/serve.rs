@@ -76,7 +76,7 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     // Held until the end so the last references drop off the async runtime
     // (the PostgreSQL client blocks when dropped).
     let store_guard = store.clone();
-    let state = AppState { store, metrics: metrics.clone(), access: Some(access) };
+    let state = AppState { store, metrics: metrics.clone(), access: Some(access), audit: Some(ledger.clone()) };
     let app = router(state, config.server.max_body_bytes);
     let listener = listener::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;

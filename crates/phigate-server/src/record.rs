@@ -1,0 +1,46 @@
+//! Recording requests in the audit ledger.
+//!
+//! Fail closed: an entry that cannot be made durable fails the request it
+//! describes (503), so nothing the ledger should hold happens unrecorded.
+//! Actors are workforce identifiers; sign-in names are cut to 64 characters.
+
+use axum::http::{HeaderMap, header};
+use phigate_audit::{Actor, ActorKind, Event, Outcome, Source};
+
+use crate::{ApiError, AppState};
+
+/// The actor of a sign-in attempt, by the name it gave.
+pub fn sign_in_actor(username: &str) -> Actor {
+    let name: String = username.trim().to_lowercase().chars().take(64).collect();
+    Actor { id: format!("local:{name}"), kind: ActorKind::User, role: "unauthenticated".into(), session: None }
+}
+
+/// Where a request came from.
+pub fn source(address: std::net::IpAddr, headers: &HeaderMap) -> Source {
+    let user_agent =
+        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(200).collect());
+    Source { address: Some(address.to_string()), user_agent, device: None }
+}
+
+/// An event for `action` by `actor` with `outcome` from `source`.
+pub fn event(actor: Actor, action: &str, outcome: Outcome, source: Source) -> Event {
+    let mut e = Event::new(actor, action, outcome);
+    e.source = source;
+    e
+}
+
+/// Appends `event` and waits until it is durable.
+pub async fn record(state: &AppState, event: Event) -> Result<(), ApiError> {
+    let Some(ledger) = state.audit.clone() else {
+        // Only in-process tests build a router without a ledger.
+        return Ok(());
+    };
+    match tokio::task::spawn_blocking(move || ledger.append(&event)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "audit append failed; refusing the request");
+            Err(ApiError::unavailable("audit_unavailable", "the audit ledger cannot record this request"))
+        }
+        Err(_) => Err(ApiError::unavailable("audit_unavailable", "the audit ledger cannot record this request")),
+    }
+}
