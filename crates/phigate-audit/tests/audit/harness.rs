@@ -106,14 +106,15 @@ pub fn ai_event(actor: &str, subject: &str, request: &str, secret: &str) -> Even
     e
 }
 
-/// Every file under `dir`, recursively.
+/// Every ledger data file under `dir`, recursively. The writer's `LOCK`
+/// file holds no data (it exists only to be locked), so it is left out.
 pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
         if p.is_dir() {
             out.extend(files(&p));
-        } else {
+        } else if p.file_name().is_some_and(|n| n != "LOCK") {
             out.push(p);
         }
     }
