@@ -92,6 +92,15 @@ fn purpose_of(headers: &HeaderMap) -> Result<Option<Purpose>, ApiError> {
     }
 }
 
+/// The session token from the request's cookies, if any.
+pub fn session_token(access: &Access, headers: &HeaderMap) -> Option<phigate_identity::SessionToken> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| access.sessions.token_from_cookie_header(c))
+}
+
 fn state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -117,12 +126,7 @@ fn authenticate(
             ApiError::unauthorized()
         });
     }
-    let Some(token) = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| access.sessions.token_from_cookie_header(c))
-    else {
+    let Some(token) = session_token(access, headers) else {
         return Ok(None);
     };
     let session = access.sessions.authenticate(&token).map_err(|e| {

@@ -122,21 +122,6 @@ fn json(body: &serde_json::Value) -> Body {
     Body::from(serde_json::to_vec(body).unwrap())
 }
 
-/// RFC 4648 base32 (no padding), as an authenticator app reads the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.trim_end_matches('=').bytes() {
-        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((value >> bits) as u8);
-        }
-    }
-    out
-}
-
 fn now_unix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
@@ -156,7 +141,7 @@ async fn sign_in(
     let step = send(&e.app, post("/auth/login", creds.clone()).body(json(&creds)).unwrap()).await;
     assert_eq!(step.status, StatusCode::OK, "{}", step.body);
     assert_eq!(step.body["next"], "enroll_totp", "first sign-in enrolls TOTP");
-    let secret = totp::TotpSecret::from_bytes(&base32_decode(step.body["secret"].as_str().unwrap()));
+    let secret = totp::TotpSecret::from_base32(step.body["secret"].as_str().unwrap()).unwrap();
     let code = totp::code_at(&secret, now_unix(), 6);
     let body = serde_json::json!({ "challenge": step.body["challenge"], "code": code });
     let mut req = post("/auth/totp", body.clone());

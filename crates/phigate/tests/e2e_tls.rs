@@ -101,21 +101,6 @@ async fn send(
     (status, cookie, body)
 }
 
-/// RFC 4648 base32 (no padding), as an authenticator app reads the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.trim_end_matches('=').bytes() {
-        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((value >> bits) as u8);
-        }
-    }
-    out
-}
-
 async fn get(
     addr: SocketAddr,
     data_dir: &Path,
@@ -288,7 +273,7 @@ async fn local_password_and_totp_sign_in_over_tls() {
     assert_eq!(status, 200, "{body}");
     let step: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(step["next"], "enroll_totp");
-    let secret = phigate_identity::local::TotpSecret::from_bytes(&base32_decode(step["secret"].as_str().unwrap()));
+    let secret = phigate_identity::local::TotpSecret::from_base32(step["secret"].as_str().unwrap()).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let code = phigate_identity::local::totp::code_at(&secret, now, 6);
     let totp = serde_json::json!({ "challenge": step["challenge"], "code": code }).to_string();

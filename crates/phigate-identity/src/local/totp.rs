@@ -50,6 +50,30 @@ impl TotpSecret {
         base32(&self.0)
     }
 
+    /// Parses what [`TotpSecret::to_base32`] writes (case-insensitive,
+    /// padding optional), as an authenticator app or a migration reads it.
+    pub fn from_base32(text: &str) -> Result<Self, Error> {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+        for c in text.trim().trim_end_matches('=').bytes() {
+            let digit = ALPHABET
+                .iter()
+                .position(|&a| a == c.to_ascii_uppercase())
+                .ok_or(Error::TokenMalformed("TOTP secret is not base32"))?;
+            value = (value << 5) | digit as u32;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((value >> bits) as u8);
+            }
+        }
+        value.zeroize();
+        if out.is_empty() {
+            return Err(Error::TokenMalformed("TOTP secret is empty"));
+        }
+        Ok(Self(out))
+    }
+
     /// The `otpauth://totp/…` URI for a QR code: issuer and account label percent-encoded.
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
         let enc = |s: &str| percent_encoding::utf8_percent_encode(s, LABEL).to_string();
@@ -129,6 +153,21 @@ pub fn verify(secret: &TotpSecret, code: &str, unix_secs: u64, last_step: Option
         Some(step) if last_step.is_some_and(|last| step <= last) => Err(Error::TotpReplay),
         Some(step) => Ok(step),
         None => Err(Error::InvalidCredentials),
+    }
+}
+
+#[cfg(test)]
+mod base32_tests {
+    use super::*;
+
+    #[test]
+    fn base32_round_trips_and_rejects_garbage() {
+        let secret = TotpSecret::from_bytes(b"12345678901234567890");
+        let text = secret.to_base32();
+        assert_eq!(TotpSecret::from_base32(&text).unwrap().expose(), secret.expose());
+        assert_eq!(TotpSecret::from_base32(&text.to_lowercase()).unwrap().expose(), secret.expose());
+        assert!(TotpSecret::from_base32("not base32!").is_err());
+        assert!(TotpSecret::from_base32("").is_err());
     }
 }
 

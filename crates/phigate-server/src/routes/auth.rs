@@ -8,7 +8,7 @@ use phigate_identity::local::LoginStep;
 use phigate_identity::{Error as IdentityError, MfaChallenge, Password};
 use serde::Deserialize;
 
-use crate::access::Caller;
+use crate::access::{Caller, session_token};
 use crate::record::{event, record, sign_in_actor, source};
 use crate::{ApiError, AppState};
 use phigate_audit::Outcome;
@@ -89,11 +89,7 @@ pub async fn totp(
     let from = source(caller.source, &headers);
     let issued = tokio::task::spawn_blocking(move || {
         let principal = access.local.complete_totp(&MfaChallenge::new(body.challenge), &body.code, caller.source)?;
-        let previous = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| access.sessions.token_from_cookie_header(c));
+        let previous = session_token(&access, &headers);
         let issued = access.sessions.login(principal, previous.as_ref())?;
         Ok::<_, IdentityError>((access.sessions.cookie(&issued.token), issued))
     })
@@ -126,12 +122,7 @@ pub async fn totp(
 pub async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, ApiError> {
     let access = access(&state)?;
     let cleared = tokio::task::spawn_blocking(move || {
-        if let Some(token) = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| access.sessions.token_from_cookie_header(c))
-        {
+        if let Some(token) = session_token(&access, &headers) {
             access.sessions.logout(&token)?;
         }
         Ok::<_, IdentityError>(access.sessions.clear_cookie())
