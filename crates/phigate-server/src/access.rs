@@ -29,7 +29,10 @@ use phigate_identity::session::SessionManager;
 use phigate_identity::{Clock, Principal, SessionRecord};
 use phigate_policy::{AccessContext, Policy, Purpose, RouteDecision};
 
-use crate::{ApiError, AppState};
+use phigate_audit::Outcome;
+
+use crate::telemetry::RequestId;
+use crate::{ApiError, AppState, record};
 
 /// Header carrying the purpose of use.
 pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
@@ -178,7 +181,11 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         Ok(None) => (None, None),
         Err(e) => return e.into_response(),
     };
-    if matches!(requirement, Some(phigate_policy::RouteRequirement::Permission { .. })) && purpose.is_none() {
+    // Authentication first: an anonymous caller learns nothing but 401.
+    if principal.is_some()
+        && matches!(requirement, Some(phigate_policy::RouteRequirement::Permission { .. }))
+        && purpose.is_none()
+    {
         return ApiError::bad_request("purpose_required", "this route requires an x-purpose-of-use header")
             .into_response();
     }
@@ -191,6 +198,25 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         purpose.unwrap_or(Purpose::Operations),
         &ctx,
     );
+    let allowed = matches!(decision, RouteDecision::Allowed(_));
+    // Every decision about an authenticated caller is on the record before
+    // the handler runs (and a request that cannot be recorded does not run).
+    if let Some(p) = &principal {
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        let mut e = record::event(
+            record::actor(p),
+            "api.request",
+            if allowed { Outcome::Success } else { Outcome::Denied },
+            record::source(source, req.headers()),
+        );
+        e.resource = Some(phigate_audit::Resource { kind: "route".into(), id: format!("{method} {template}") });
+        e.purpose = purpose.map(|x| record::purpose_code(x).to_string());
+        e.request_id = request_id;
+        e.break_glass = p.break_glass_active(ctx.now);
+        if let Err(err) = record::record(&state, e).await {
+            return err.into_response();
+        }
+    }
     match decision {
         RouteDecision::Allowed(_) => {
             req.extensions_mut().insert(Caller { principal, session, purpose, source });

@@ -6,6 +6,8 @@
 
 use axum::http::{HeaderMap, header};
 use phigate_audit::{Actor, ActorKind, Event, Outcome, Source};
+use phigate_identity::{Principal, PrincipalKind};
+use phigate_policy::Purpose;
 
 use crate::{ApiError, AppState};
 
@@ -13,6 +15,26 @@ use crate::{ApiError, AppState};
 pub fn sign_in_actor(username: &str) -> Actor {
     let name: String = username.trim().to_lowercase().chars().take(64).collect();
     Actor { id: format!("local:{name}"), kind: ActorKind::User, role: "unauthenticated".into(), session: None }
+}
+
+/// The ledger's actor for an authenticated principal.
+pub fn actor(p: &Principal) -> Actor {
+    Actor {
+        id: p.subject.clone(),
+        kind: if p.kind == PrincipalKind::Service { ActorKind::Service } else { ActorKind::User },
+        role: p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
+        session: p.session_ref.clone(),
+    }
+}
+
+/// HL7 v3 ActReason code of a purpose of use.
+pub fn purpose_code(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Treatment => "TREAT",
+        Purpose::Research => "HRESCH",
+        Purpose::Emergency => "ETREAT",
+        _ => "HOPERAT",
+    }
 }
 
 /// Where a request came from.

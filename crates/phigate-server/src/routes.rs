@@ -4,6 +4,7 @@
 //! [`crate::access::enforce`]; a route missing from it is denied.
 
 mod auth;
+mod break_glass;
 
 use std::sync::Arc;
 
@@ -51,6 +52,9 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("POST", "/auth/totp", post(auth::totp)),
         ("POST", "/auth/logout", post(auth::logout)),
         ("GET", "/api/v1/me", get(auth::me)),
+        ("POST", "/api/v1/break-glass", post(break_glass::start)),
+        ("GET", "/api/v1/break-glass", get(break_glass::list)),
+        ("POST", "/api/v1/break-glass/{id}/close", post(break_glass::close)),
     ]
 }
 

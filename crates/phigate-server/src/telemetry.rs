@@ -103,11 +103,16 @@ pub async fn tag_route(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The id of one request: in the response header, the log line and the ledger.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 /// Outer layer: request id, metrics, one log line per request.
-pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+pub async fn observe(State(metrics): State<Arc<Metrics>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().as_str().to_string();
     let request_id = hex::encode(rand::random::<[u8; 8]>());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let mut resp = next.run(req).await;
     let route =
         resp.extensions().get::<RouteTemplate>().map(|r| r.0.clone()).unwrap_or_else(|| "(unmatched)".to_string());

@@ -27,37 +27,50 @@ struct Env {
     app: axum::Router,
     access: Arc<Access>,
     ledger: Arc<phigate_audit::Ledger>,
+    alerts: Alerts,
 }
 
-/// A real ledger; sign-in events carry no payload, so its cipher is never used.
-fn ledger(dir: &std::path::Path) -> phigate_audit::Ledger {
-    struct NoPayloads;
-    impl phigate_audit::PayloadCipher for NoPayloads {
-        fn seal(
-            &self,
-            _: &phigate_audit::Pseudonym,
-            _: &[u8],
-            _: &[u8],
-        ) -> Result<Vec<u8>, phigate_audit::CipherError> {
-            Err(phigate_audit::CipherError::Unavailable("no payloads in this test".into()))
-        }
-        fn open(
-            &self,
-            _: &phigate_audit::Pseudonym,
-            _: &[u8],
-            _: &[u8],
-        ) -> Result<zeroize::Zeroizing<Vec<u8>>, phigate_audit::CipherError> {
-            Err(phigate_audit::CipherError::Unavailable("no payloads in this test".into()))
-        }
-        fn shred(&self, _: &phigate_audit::Pseudonym) -> Result<(), phigate_audit::CipherError> {
-            Ok(())
-        }
+/// Seals payloads with one real AES-GCM data key (per-subject keys are the
+/// binary's business; here one key shows the reason is sealed).
+struct OneKey(phigate_keys::DataKey);
+
+impl phigate_audit::PayloadCipher for OneKey {
+    fn seal(&self, s: &phigate_audit::Pseudonym, aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, phigate_audit::CipherError> {
+        let field = hex::encode(aad);
+        let a = phigate_keys::Aad { kind: "audit-payload", id: s.as_str(), field: &field };
+        self.0.seal(1, &a, pt).map_err(|_| phigate_audit::CipherError::Tampered)
     }
+    fn open(
+        &self,
+        s: &phigate_audit::Pseudonym,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, phigate_audit::CipherError> {
+        let field = hex::encode(aad);
+        let a = phigate_keys::Aad { kind: "audit-payload", id: s.as_str(), field: &field };
+        self.0.open(1, &a, sealed).map_err(|_| phigate_audit::CipherError::Tampered)
+    }
+    fn shred(&self, _: &phigate_audit::Pseudonym) -> Result<(), phigate_audit::CipherError> {
+        Ok(())
+    }
+}
+
+/// Alerts delivered to a sink, for assertions.
+#[derive(Clone, Default)]
+struct Alerts(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl phigate_audit::AlertSink for Alerts {
+    fn deliver(&self, alert: &phigate_audit::Alert) -> Result<(), phigate_audit::Error> {
+        self.0.lock().unwrap().push(serde_json::to_string(alert).unwrap());
+        Ok(())
+    }
+}
+
+fn ledger(dir: &std::path::Path, alerts: Alerts) -> phigate_audit::Ledger {
     let signer = phigate_audit::CheckpointSigner::from_seed("phigate/test", &[7u8; 32]).unwrap();
-    let mut l =
-        phigate_audit::Ledger::open(phigate_audit::Config::new(dir.join("audit")), signer, Arc::new(NoPayloads))
-            .unwrap();
-    l.set_alerts(phigate_audit::AlertEngine::new(phigate_audit::AlertRules::default()), Vec::new());
+    let cipher = Arc::new(OneKey(phigate_keys::DataKey::generate().unwrap()));
+    let mut l = phigate_audit::Ledger::open(phigate_audit::Config::new(dir.join("audit")), signer, cipher).unwrap();
+    l.set_alerts(phigate_audit::AlertEngine::new(phigate_audit::AlertRules::default()), vec![Box::new(alerts)]);
     l
 }
 
@@ -88,14 +101,15 @@ fn env() -> Env {
         clock,
     });
     let store = Arc::new(store);
-    let ledger = Arc::new(ledger(dir.path()));
+    let alerts = Alerts::default();
+    let ledger = Arc::new(ledger(dir.path(), alerts.clone()));
     let state = AppState {
         store,
         metrics: Arc::new(Metrics::new()),
         access: Some(access.clone()),
         audit: Some(ledger.clone()),
     };
-    Env { _dir: dir, app: router(state, 1 << 20), access, ledger }
+    Env { _dir: dir, app: router(state, 1 << 20), access, ledger, alerts }
 }
 
 struct Reply {
@@ -315,4 +329,112 @@ async fn service_key_works_until_revoked() {
     assert_eq!(ok.body["kind"], "service");
     e.access.services.revoke(&issued.key_id).unwrap();
     assert_eq!(send(&e.app, me(issued.key.expose().to_string())).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn break_glass_alerts_flags_every_action_and_is_closed_by_the_privacy_officer() {
+    let e = env();
+    e.access
+        .local
+        .create_user("dr.er", "Dr ER", &Password::new("emergency room password"), vec![Role::new("clinician")])
+        .unwrap();
+    e.access
+        .local
+        .create_user(
+            "po",
+            "Privacy Officer",
+            &Password::new("privacy officer password"),
+            vec![Role::new("privacy_officer")],
+        )
+        .unwrap();
+    let (cookie, csrf, _) = sign_in(&e, "dr.er", "emergency room password", None).await;
+
+    let ask = serde_json::json!({ "reason": "Unconscious patient in ER, no care relationship yet, need allergies", "minutes": 15 });
+    let no_csrf = send(
+        &e.app,
+        post("/api/v1/break-glass", ask.clone()).header(header::COOKIE, &cookie).body(json(&ask)).unwrap(),
+    )
+    .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let short = serde_json::json!({ "reason": "because" });
+    let refused = send(
+        &e.app,
+        post("/api/v1/break-glass", short.clone())
+            .header(header::COOKIE, &cookie)
+            .header("x-csrf-token", &csrf)
+            .body(json(&short))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "a reason is required");
+
+    let started = send(
+        &e.app,
+        post("/api/v1/break-glass", ask.clone())
+            .header(header::COOKIE, &cookie)
+            .header("x-csrf-token", &csrf)
+            .body(json(&ask))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let id = started.body["break_glass_id"].as_str().unwrap().to_string();
+    let elevated = cookie_pair(started.set_cookie.as_deref().unwrap());
+    assert_ne!(elevated, cookie, "the session is rotated on elevation");
+
+    // The alert fired at once, without the reason text.
+    let alerts = e.alerts.0.lock().unwrap().clone();
+    assert!(alerts.iter().any(|a| a.contains("break_glass")), "{alerts:?}");
+    assert!(!alerts.iter().any(|a| a.contains("Unconscious")), "the reason never goes to sinks");
+
+    // Actions under break-glass are flagged in the ledger.
+    let me = send(
+        &e.app,
+        Request::get("/api/v1/me")
+            .header(header::COOKIE, &elevated)
+            .header("x-purpose-of-use", "emergency")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me.body["break_glass"], true);
+    let requests = e
+        .ledger
+        .query_records(&phigate_audit::Query { action: Some("api.request".into()), ..Default::default() })
+        .unwrap();
+    let last = requests.last().unwrap();
+    assert!(last.event.break_glass, "request under break-glass must be flagged");
+    assert_eq!(last.event.purpose.as_deref(), Some("ETREAT"));
+    // The stated reason is sealed in the payload, readable through the ledger.
+    let bg = e
+        .ledger
+        .query_records(&phigate_audit::Query { action: Some("break_glass".into()), ..Default::default() })
+        .unwrap();
+    assert_eq!(bg.len(), 1);
+    assert!(bg[0].sealed.is_some());
+    let payload = e.ledger.open_payload(&bg[0]).unwrap().unwrap();
+    assert!(payload.detail.unwrap().expose().contains("Unconscious"));
+
+    // The clinician may not review; the privacy officer lists and closes.
+    let list = |c: &str| {
+        Request::get("/api/v1/break-glass")
+            .header(header::COOKIE, c)
+            .header("x-purpose-of-use", "operations")
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(send(&e.app, list(&elevated)).await.status, StatusCode::FORBIDDEN);
+    let (po_cookie, po_csrf, _) = sign_in(&e, "po", "privacy officer password", None).await;
+    let open = send(&e.app, list(&po_cookie)).await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.body);
+    assert_eq!(open.body["open"][0]["id"], id.as_str());
+    let close = Request::post(format!("/api/v1/break-glass/{id}/close"))
+        .header(header::COOKIE, &po_cookie)
+        .header("x-csrf-token", &po_csrf)
+        .header("x-purpose-of-use", "operations")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&e.app, close).await.status, StatusCode::OK);
+    let after = send(&e.app, list(&po_cookie)).await;
+    assert_eq!(after.body["open"], serde_json::json!([]));
 }

@@ -354,3 +354,46 @@ async fn repeated_failed_logins_alert_the_webhook_and_the_ledger() {
     assert!(export.contains("audit.alert") && export.contains("auth.login"), "{export}");
     assert!(!export.contains("not the password"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_reaches_the_webhook_and_is_flagged_in_the_ledger() {
+    let (hook, received) = capture_server();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = start_demo_env(&data, &[("PHIGATE_AUDIT_ALERT_WEBHOOK", hook.as_str())]);
+    let line = demo.stdout.iter().find(|l| l.contains("demo-clinician")).expect("demo accounts listed");
+    let password = line.split_whitespace().last().unwrap().to_string();
+    let json = [("content-type", "application/json")];
+    let creds = serde_json::json!({ "username": "demo-clinician", "password": password }).to_string();
+    let (_, _, body) = send(demo.addr, &data, "POST", "/auth/login", &json, &creds).await;
+    let step: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let secret = phigate_identity::local::TotpSecret::from_base32(step["secret"].as_str().unwrap()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let totp = serde_json::json!({ "challenge": step["challenge"], "code": phigate_identity::local::totp::code_at(&secret, now, 6) });
+    let (_, cookie, body) = send(demo.addr, &data, "POST", "/auth/totp", &json, &totp.to_string()).await;
+    let session = cookie.unwrap().split(';').next().unwrap().to_string();
+    let csrf = serde_json::from_str::<serde_json::Value>(&body).unwrap()["csrf_token"].as_str().unwrap().to_string();
+
+    let ask = r#"{"reason":"Unresponsive patient, anticoagulant status needed now","minutes":10}"#;
+    let headers = [("content-type", "application/json"), ("cookie", session.as_str()), ("x-csrf-token", csrf.as_str())];
+    let (status, _, body) = send(demo.addr, &data, "POST", "/api/v1/break-glass", &headers, ask).await;
+    assert_eq!(status, 200, "{body}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let alert = loop {
+        let a: serde_json::Value =
+            serde_json::from_str(&received.recv_timeout(Duration::from_secs(20)).unwrap()).unwrap();
+        if a["rule"] == "break_glass" {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "no break_glass alert");
+    };
+    assert!(!alert.to_string().contains("anticoagulant"), "the reason stays sealed: {alert}");
+    drop(demo);
+    let out = Command::new(BIN).args(["audit", "export", "--data-dir"]).arg(&data).output().unwrap();
+    let export = String::from_utf8_lossy(&out.stdout);
+    assert!(export.contains("break_glass") && export.contains("audit.alert"), "{export}");
+    assert!(!export.contains("anticoagulant"), "no reason text in clear in the export");
+    let verified = Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+}
