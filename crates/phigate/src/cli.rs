@@ -56,6 +56,12 @@ pub enum Command {
     /// The tamper-evident audit ledger.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Local user accounts (the embedded identity provider).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Service accounts and their API keys (at most 30 days each).
+    #[command(subcommand, name = "service-accounts")]
+    ServiceAccounts(ServiceAccountsCommand),
     /// Subject (patient) operations.
     #[command(subcommand)]
     Subjects(SubjectsCommand),
@@ -199,6 +205,70 @@ pub enum AuditCommand {
     },
     /// Retention purge: shred payload keys of subjects past the retention period.
     Purge,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List accounts with their roles and MFA state.
+    List,
+    /// Create an account; prints a one-time password (TOTP is enrolled at first sign-in).
+    Add {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Role (repeatable): clinician, triage, researcher, privacy_officer, administrator.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// Disable an account (its sessions end at once).
+    Disable {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+    },
+    /// Clear an account's TOTP so it enrolls again at next sign-in.
+    ResetTotp {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAccountsCommand {
+    /// Create a service account and issue its first key (printed once).
+    Create {
+        /// Name (letters, digits, - and _).
+        #[arg(long)]
+        name: String,
+        /// Role (repeatable), usually `service`.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// Issue a new key and keep the old ones valid for a grace period (overlapping rotation).
+    Rotate {
+        /// Account id (`service:<name>`).
+        #[arg(long)]
+        account: String,
+        /// Hours the previous keys stay valid.
+        #[arg(long, default_value_t = 24)]
+        grace_hours: u64,
+    },
+    /// Revoke one key; refused from its next request on.
+    Revoke {
+        /// Key id.
+        #[arg(long)]
+        key_id: String,
+    },
+    /// List an account's keys (ids, expiry, revocation; never the secret).
+    Keys {
+        /// Account id (`service:<name>`).
+        #[arg(long)]
+        account: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ mod deid;
 mod keys;
 mod serve;
 mod subjects;
+mod users;
 
 use crate::cli::{Cli, Command};
 
@@ -20,6 +21,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restore { from, force } => backup::restore(&cli.global, &from, force),
         Command::Deid(cmd) => deid::run(&cli.global, cmd),
         Command::Audit(cmd) => audit::run(&cli.global, cmd),
+        Command::Users(cmd) => users::users(&cli.global, cmd),
+        Command::ServiceAccounts(cmd) => users::service_accounts(&cli.global, cmd),
         Command::Subjects(cmd) => subjects::run(&cli.global, cmd),
         Command::Config(cmd) => config::run(&cli.global, cmd),
     }

@@ -221,3 +221,51 @@ fn admin_operations_are_on_the_ledger_and_verify_catches_tampering() {
         "{failed}"
     );
 }
+
+#[test]
+fn user_and_service_account_administration_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    init(&data);
+    let added =
+        ok(&phigate(&data, &["users", "add", "--username", "nurse.kim", "--name", "Nurse Kim", "--role", "triage"]));
+    assert!(added.contains("one-time password"), "{added}");
+    let password =
+        added.split_whitespace().find(|w| w.len() == 24 && w.chars().all(|c| c.is_ascii_hexdigit())).unwrap();
+    let list = ok(&phigate(&data, &["users", "list"]));
+    assert!(list.lines().any(|l| l.starts_with("nurse.kim") && l.contains("triage") && l.contains("active")), "{list}");
+    assert!(!list.contains(password), "passwords are never listed");
+    assert!(
+        err(&phigate(&data, &["users", "add", "--username", "NURSE.KIM", "--name", "x", "--role", "triage"]))
+            .contains("exists")
+    );
+    ok(&phigate(&data, &["users", "disable", "--username", "nurse.kim"]));
+    assert!(
+        ok(&phigate(&data, &["users", "list"])).lines().any(|l| l.starts_with("nurse.kim") && l.contains("disabled"))
+    );
+
+    let created = ok(&phigate(&data, &["service-accounts", "create", "--name", "ingest", "--role", "service"]));
+    assert!(created.contains("service:ingest") && created.contains("phg_"), "{created}");
+    let first_key = created.split_whitespace().find(|w| w.starts_with("phg_")).unwrap().to_string();
+    let first_id = first_key.split('_').nth(1).unwrap().to_string();
+    let rotated =
+        ok(&phigate(&data, &["service-accounts", "rotate", "--account", "service:ingest", "--grace-hours", "1"]));
+    assert!(rotated.contains("previous keys stay valid 1 h"), "{rotated}");
+    ok(&phigate(&data, &["service-accounts", "revoke", "--key-id", &first_id]));
+    let keys = ok(&phigate(&data, &["service-accounts", "keys", "--account", "service:ingest"]));
+    assert_eq!(keys.lines().count(), 3, "header + two keys: {keys}");
+    assert!(
+        keys.lines().any(|l| l.starts_with(&first_id) && l.split_whitespace().count() == 4),
+        "revoked key shows when: {keys}"
+    );
+    assert!(!keys.contains(&first_key), "secrets are never listed");
+
+    let export = ok(&phigate(&data, &["audit", "export"]));
+    for action in
+        ["user.create", "user.disable", "service_account.create", "service_account.rotate", "service_key.revoke"]
+    {
+        assert!(export.contains(action), "{action} not in the ledger");
+    }
+    assert!(!export.contains(password) && !export.contains(&first_key), "no credentials in the ledger");
+    assert!(ok(&phigate(&data, &["audit", "verify"])).contains("passed"));
+}
