@@ -94,6 +94,18 @@ const OVERRIDES: &[Override] = &[
     Override { var: "PHIGATE_AUDIT_WITNESS_FILE", key: "audit.witness_file", apply: text!(audit.witness_file) },
     Override { var: "PHIGATE_AUDIT_WITNESS_URL", key: "audit.witness_url", apply: text!(audit.witness_url) },
     Override { var: "PHIGATE_AUDIT_ALERT_WEBHOOK", key: "audit.alert_webhook", apply: text!(audit.alert_webhook) },
+    Override { var: "PHIGATE_IDENTITY_JWT_ISSUER", key: "identity.jwt_issuer", apply: text!(identity.jwt_issuer) },
+    Override {
+        var: "PHIGATE_IDENTITY_JWT_AUDIENCE",
+        key: "identity.jwt_audience",
+        apply: text!(identity.jwt_audience),
+    },
+    Override { var: "PHIGATE_IDENTITY_JWKS_URL", key: "identity.jwks_url", apply: text!(identity.jwks_url) },
+    Override {
+        var: "PHIGATE_IDENTITY_JWT_ROLES_CLAIM",
+        key: "identity.jwt_roles_claim",
+        apply: text!(identity.jwt_roles_claim),
+    },
     Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: text!(keys.provider) },
     Override {
         var: "PHIGATE_KEYS_CACHE_MAX_AGE_SECS",

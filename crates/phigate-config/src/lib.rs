@@ -64,6 +64,30 @@ pub struct Config {
     pub store: StoreConfig,
     /// The audit ledger.
     pub audit: AuditConfig,
+    /// Identity providers.
+    pub identity: IdentityConfig,
+}
+
+/// Identity settings.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct IdentityConfig {
+    /// Bearer JWTs from the customer's IdP, when configured.
+    pub jwt: Option<JwtConfig>,
+}
+
+/// Where bearer JWTs come from and what they must say.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JwtConfig {
+    /// Required `iss`.
+    pub issuer: String,
+    /// Required `aud` (phigate's API identifier at the IdP).
+    pub audience: String,
+    /// The IdP's JWKS document.
+    pub jwks_url: String,
+    /// Claim holding role names.
+    pub roles_claim: String,
 }
 
 /// Audit ledger settings.

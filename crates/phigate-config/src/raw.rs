@@ -23,6 +23,19 @@ pub struct RawConfig {
     pub store: RawStore,
     #[serde(default)]
     pub audit: RawAudit,
+    #[serde(default)]
+    pub identity: RawIdentity,
+}
+
+/// `[identity]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct RawIdentity {
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub jwks_url: Option<String>,
+    pub jwt_roles_claim: Option<String>,
 }
 
 /// `[audit]`.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::raw::RawConfig;
 use crate::{
-    AuditConfig, Config, ConfigError, KeyProviderConfig, KeysConfig, LogConfig, LogFormat, Secret, ServerConfig,
-    StoreConfig, TlsVersion,
+    AuditConfig, Config, ConfigError, IdentityConfig, JwtConfig, KeyProviderConfig, KeysConfig, LogConfig, LogFormat,
+    Secret, ServerConfig, StoreConfig, TlsVersion,
 };
 
 /// Default listen address: loopback only, so a fresh install is not exposed.
@@ -148,6 +148,41 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         alert_webhook: url("audit.alert_webhook", a.alert_webhook)?,
     };
 
+    let i = raw.identity;
+    let jwt = match (i.jwt_issuer, i.jwt_audience, i.jwks_url) {
+        (None, None, None) => None,
+        (Some(issuer), Some(audience), Some(jwks_url)) => {
+            if !secure_url(&issuer) {
+                return Err(bad("identity.jwt_issuer", "must be an https:// URL (http:// only on loopback)".into()));
+            }
+            if !secure_url(&jwks_url) {
+                return Err(bad("identity.jwks_url", "must be an https:// URL (http:// only on loopback)".into()));
+            }
+            if audience.trim().is_empty() {
+                return Err(bad("identity.jwt_audience", "must not be empty".into()));
+            }
+            Some(JwtConfig {
+                issuer,
+                audience,
+                jwks_url,
+                roles_claim: i.jwt_roles_claim.unwrap_or_else(|| "roles".to_string()),
+            })
+        }
+        (issuer, audience, _) => {
+            let missing = if issuer.is_none() {
+                "identity.jwt_issuer"
+            } else if audience.is_none() {
+                "identity.jwt_audience"
+            } else {
+                "identity.jwks_url"
+            };
+            return Err(bad(
+                missing,
+                "identity.jwt_issuer, identity.jwt_audience and identity.jwks_url are set together".into(),
+            ));
+        }
+    };
+
     Ok(Config {
         data_dir,
         server: ServerConfig {
@@ -162,6 +197,7 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         keys: KeysConfig { provider, cache_max_age: Duration::from_secs(cache_secs) },
         store,
         audit,
+        identity: IdentityConfig { jwt },
     })
 }
 

@@ -118,3 +118,15 @@ fn audit_defaults_and_url_rules() {
     let err = load("[audit]\nretention_days = 0\n", MapEnv::default()).unwrap_err().to_string();
     assert!(err.contains("audit.retention_days"), "{err}");
 }
+
+#[test]
+fn jwt_settings_come_together() {
+    let err = Config::load(None, &MapEnv::from([("PHIGATE_IDENTITY_JWT_ISSUER", "https://idp.example")])).unwrap_err();
+    assert!(err.to_string().contains("set together"), "{err}");
+    let env = MapEnv::from([
+        ("PHIGATE_IDENTITY_JWT_ISSUER", "https://idp.example"),
+        ("PHIGATE_IDENTITY_JWT_AUDIENCE", "phigate-api"),
+        ("PHIGATE_IDENTITY_JWKS_URL", "http://idp.example/jwks"),
+    ]);
+    assert!(Config::load(None, &env).unwrap_err().to_string().contains("identity.jwks_url"));
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use phigate_identity::jwt::{HttpJwksFetcher, JwksCache, JwksCacheConfig, JwtValidator, ValidationConfig};
 use phigate_identity::local::{LocalAuthenticator, LocalConfig};
 use phigate_identity::service::{ServiceAccounts, ServiceKeyConfig};
 use phigate_identity::session::{SessionConfig, SessionManager};
@@ -19,8 +20,23 @@ use phigate_store::Store;
 /// Service keys live at most this long (the ceiling; configurable downward later).
 const SERVICE_KEY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// The bearer-JWT validator, when the configuration names an IdP.
+fn jwt(config: &phigate_config::Config, clock: Arc<dyn Clock>) -> anyhow::Result<Option<Arc<JwtValidator>>> {
+    let Some(j) = &config.identity.jwt else { return Ok(None) };
+    let fetcher =
+        Arc::new(HttpJwksFetcher::new(j.jwks_url.clone(), Duration::from_secs(10)).context("identity.jwks_url")?);
+    let cache = Arc::new(JwksCache::new(fetcher, JwksCacheConfig::default(), clock.clone()));
+    let mut validation = ValidationConfig::new(j.issuer.clone(), j.audience.clone());
+    validation.roles_claim = j.roles_claim.clone();
+    Ok(Some(Arc::new(JwtValidator::new(validation, cache, clock).context("JWT validation settings")?)))
+}
+
 /// Builds the access services over `repo`.
-pub fn build(store: &dyn Store, repo: Arc<dyn IdentityRepository>) -> anyhow::Result<Arc<Access>> {
+pub fn build(
+    config: &phigate_config::Config,
+    store: &dyn Store,
+    repo: Arc<dyn IdentityRepository>,
+) -> anyhow::Result<Arc<Access>> {
     let policy = Policy::default_policy().context("loading the access policy")?;
     let (_, sealing) = store.named_key("identity-sealing", "totp").context("opening the identity sealing key")?;
     let sealer = Arc::new(AesGcmSealer::new(sealing.expose_raw()));
@@ -30,7 +46,7 @@ pub fn build(store: &dyn Store, repo: Arc<dyn IdentityRepository>) -> anyhow::Re
         sessions: Arc::new(SessionManager::new(repo.clone(), clock.clone(), SessionConfig::default())?),
         local: Arc::new(LocalAuthenticator::new(repo.clone(), sealer, clock.clone(), LocalConfig::default())),
         services: Arc::new(ServiceAccounts::new(repo, clock.clone(), ServiceKeyConfig::new(SERVICE_KEY_LIFETIME)?)),
-        jwt: None,
+        jwt: jwt(config, clock.clone())?,
         clock,
     }))
 }

@@ -397,3 +397,71 @@ async fn break_glass_reaches_the_webhook_and_is_flagged_in_the_ledger() {
     let verified = Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(&data).output().unwrap();
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_jwt_from_the_real_openid_provider_is_accepted_and_a_forged_one_refused() {
+    let var = |k: &str| std::env::var(k).ok();
+    let Some(issuer) = var("PHIGATE_TEST_OIDC_ISSUER") else {
+        assert!(
+            var("PHIGATE_REQUIRE_PEERS").as_deref() != Some("1"),
+            "PHIGATE_TEST_OIDC_ISSUER required (scripts/lib/oidc.sh)"
+        );
+        eprintln!("SKIPPED: PHIGATE_TEST_OIDC_ISSUER not set (source scripts/lib/oidc.sh)");
+        return;
+    };
+    let (client, secret, resource) = (
+        var("PHIGATE_TEST_OIDC_CLIENT_ID").unwrap(),
+        var("PHIGATE_TEST_OIDC_CLIENT_SECRET").unwrap(),
+        var("PHIGATE_TEST_OIDC_RESOURCE").unwrap(),
+    );
+    // Discover the provider's endpoints, then a client-credentials access token (a JWT for our audience).
+    let discovery: serde_json::Value = serde_json::from_str(
+        &ureq::get(format!("{issuer}/.well-known/openid-configuration"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let token_endpoint = discovery["token_endpoint"].as_str().unwrap().to_string();
+    let jwks_uri = discovery["jwks_uri"].as_str().unwrap().to_string();
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client}:{secret}"));
+    let token: serde_json::Value = serde_json::from_str(
+        &ureq::post(&token_endpoint)
+            .header("authorization", &format!("Basic {basic}"))
+            .send_form([("grant_type", "client_credentials"), ("scope", "api"), ("resource", resource.as_str())])
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let jwt = token["access_token"].as_str().unwrap().to_string();
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("PHIGATE_IDENTITY_JWT_ISSUER", issuer.as_str()),
+        ("PHIGATE_IDENTITY_JWT_AUDIENCE", resource.as_str()),
+        ("PHIGATE_IDENTITY_JWKS_URL", jwks_uri.as_str()),
+    ];
+    let demo = start_demo_env(&data, &env);
+    let bearer = format!("Bearer {jwt}");
+    let (status, _, body) =
+        send(demo.addr, &data, "GET", "/api/v1/me", &[("authorization", bearer.as_str())], "").await;
+    assert_eq!(status, 200, "{body}");
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["auth_method"], "jwt", "{me}");
+    assert_eq!(me["kind"], "service", "client-credentials tokens are services: {me}");
+
+    // The same token with one payload character changed: refused.
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_string).collect();
+    let mid = parts[1].len() / 2;
+    let flipped = if &parts[1][mid..=mid] == "A" { "B" } else { "A" };
+    parts[1].replace_range(mid..=mid, flipped);
+    let forged = format!("Bearer {}", parts.join("."));
+    let (status, _, _) = send(demo.addr, &data, "GET", "/api/v1/me", &[("authorization", forged.as_str())], "").await;
+    assert_eq!(status, 401);
+}

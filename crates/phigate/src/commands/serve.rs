@@ -44,7 +44,7 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
             // No ledger, no service: every later access must be recordable.
             let ledger = Arc::new(audit_log::open(&config, &backend)?);
             let store = backend.store();
-            let access = access_wiring::build(store.as_ref(), backend.identity_repo())?;
+            let access = access_wiring::build(&config, store.as_ref(), backend.identity_repo())?;
             let accounts = if mode == Mode::Demo { access_wiring::create_demo_accounts(&access)? } else { Vec::new() };
             Ok((store, ledger, access, accounts))
         })
