@@ -106,6 +106,22 @@ const OVERRIDES: &[Override] = &[
         key: "identity.jwt_roles_claim",
         apply: text!(identity.jwt_roles_claim),
     },
+    Override { var: "PHIGATE_IDENTITY_OIDC_ISSUER", key: "identity.oidc_issuer", apply: text!(identity.oidc_issuer) },
+    Override {
+        var: "PHIGATE_IDENTITY_OIDC_CLIENT_ID",
+        key: "identity.oidc_client_id",
+        apply: text!(identity.oidc_client_id),
+    },
+    Override {
+        var: "PHIGATE_IDENTITY_OIDC_CLIENT_SECRET",
+        key: "identity.oidc_client_secret",
+        apply: text!(identity.oidc_client_secret),
+    },
+    Override {
+        var: "PHIGATE_IDENTITY_OIDC_REDIRECT_URI",
+        key: "identity.oidc_redirect_uri",
+        apply: text!(identity.oidc_redirect_uri),
+    },
     Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: text!(keys.provider) },
     Override {
         var: "PHIGATE_KEYS_CACHE_MAX_AGE_SECS",

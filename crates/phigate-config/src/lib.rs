@@ -74,6 +74,22 @@ pub struct Config {
 pub struct IdentityConfig {
     /// Bearer JWTs from the customer's IdP, when configured.
     pub jwt: Option<JwtConfig>,
+    /// Browser sign-in at the customer's OpenID Provider, when configured.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// OpenID Connect browser sign-in (authorization code + PKCE).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OidcConfig {
+    /// The provider's issuer URL (discovery at `/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// phigate's client id there.
+    pub client_id: String,
+    /// phigate's client secret there (confidential client), if any.
+    pub client_secret: Option<Secret>,
+    /// The registered redirect URI: phigate's `/auth/oidc/callback`.
+    pub redirect_uri: String,
 }
 
 /// Where bearer JWTs come from and what they must say.

@@ -36,6 +36,10 @@ pub struct RawIdentity {
     pub jwt_audience: Option<String>,
     pub jwks_url: Option<String>,
     pub jwt_roles_claim: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
+    pub oidc_redirect_uri: Option<String>,
 }
 
 /// `[audit]`.

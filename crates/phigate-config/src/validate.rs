@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::raw::RawConfig;
 use crate::{
     AuditConfig, Config, ConfigError, IdentityConfig, JwtConfig, KeyProviderConfig, KeysConfig, LogConfig, LogFormat,
-    Secret, ServerConfig, StoreConfig, TlsVersion,
+    OidcConfig, Secret, ServerConfig, StoreConfig, TlsVersion,
 };
 
 /// Default listen address: loopback only, so a fresh install is not exposed.
@@ -183,6 +183,25 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         }
     };
 
+    let oidc = match (i.oidc_issuer, i.oidc_client_id, i.oidc_redirect_uri) {
+        (None, None, None) => None,
+        (Some(issuer), Some(client_id), Some(redirect_uri)) => {
+            if !secure_url(&issuer) {
+                return Err(bad("identity.oidc_issuer", "must be an https:// URL (http:// only on loopback)".into()));
+            }
+            if !redirect_uri.starts_with("https://") && !secure_url(&redirect_uri) {
+                return Err(bad("identity.oidc_redirect_uri", "must be an https:// URL".into()));
+            }
+            Some(OidcConfig { issuer, client_id, client_secret: i.oidc_client_secret.map(Secret::new), redirect_uri })
+        }
+        _ => {
+            return Err(bad(
+                "identity.oidc_issuer",
+                "identity.oidc_issuer, identity.oidc_client_id and identity.oidc_redirect_uri are set together".into(),
+            ));
+        }
+    };
+
     Ok(Config {
         data_dir,
         server: ServerConfig {
@@ -197,7 +216,7 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         keys: KeysConfig { provider, cache_max_age: Duration::from_secs(cache_secs) },
         store,
         audit,
-        identity: IdentityConfig { jwt },
+        identity: IdentityConfig { jwt, oidc },
     })
 }
 

@@ -51,6 +51,10 @@ pub struct Access {
     pub services: Arc<ServiceAccounts>,
     /// Bearer JWTs from the customer's IdP, when configured.
     pub jwt: Option<Arc<JwtValidator>>,
+    /// Browser sign-in at the customer's OpenID Provider, when configured.
+    pub oidc: Option<Arc<phigate_identity::oidc::OidcClient>>,
+    /// OIDC sign-ins in flight, by `state`: single use, short-lived.
+    pub pending_oidc: PendingLogins,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -58,6 +62,31 @@ pub struct Access {
 impl std::fmt::Debug for Access {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Access").field("jwt", &self.jwt.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// OIDC logins between redirect and callback. In memory: they last
+/// minutes, and a restart only means clicking "sign in" again.
+#[derive(Default)]
+pub struct PendingLogins(std::sync::Mutex<std::collections::HashMap<String, phigate_identity::oidc::PendingLogin>>);
+
+impl PendingLogins {
+    /// Most logins in flight at once (bounds memory under a flood of starts).
+    const MAX: usize = 10_000;
+
+    /// Keeps a pending login under its `state`; refuses when full.
+    pub fn insert(&self, pending: phigate_identity::oidc::PendingLogin) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX {
+            return false;
+        }
+        map.insert(pending.state().to_string(), pending);
+        true
+    }
+
+    /// Takes (removes) the pending login for `state`: a state works once.
+    pub fn take(&self, state: &str) -> Option<phigate_identity::oidc::PendingLogin> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(state)
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod auth;
 mod break_glass;
+mod oidc;
 
 use std::sync::Arc;
 
@@ -51,6 +52,8 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("POST", "/auth/login", post(auth::login)),
         ("POST", "/auth/totp", post(auth::totp)),
         ("POST", "/auth/logout", post(auth::logout)),
+        ("GET", "/auth/oidc/start", get(oidc::start)),
+        ("GET", "/auth/oidc/callback", get(oidc::callback)),
         ("GET", "/api/v1/me", get(auth::me)),
         ("POST", "/api/v1/break-glass", post(break_glass::start)),
         ("GET", "/api/v1/break-glass", get(break_glass::list)),

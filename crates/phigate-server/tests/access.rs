@@ -98,6 +98,8 @@ fn env() -> Env {
             ServiceKeyConfig::new(Duration::from_secs(86_400)).unwrap(),
         )),
         jwt: None,
+        oidc: None,
+        pending_oidc: Default::default(),
         clock,
     });
     let store = Arc::new(store);
@@ -189,7 +191,9 @@ async fn unauthenticated_calls_get_401_and_public_routes_stay_open() {
             .body(Body::from("{}"))
             .unwrap();
         let reply = send(&e.app, req).await;
-        let public = ["/healthz", "/readyz", "/metrics", "/auth/login", "/auth/totp"].contains(&path);
+        let public =
+            ["/healthz", "/readyz", "/metrics", "/auth/login", "/auth/totp", "/auth/oidc/start", "/auth/oidc/callback"]
+                .contains(&path);
         if public {
             assert_ne!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path} must not need authentication");
         } else {

@@ -46,7 +46,7 @@ fn expected(method: &str, path: &str, role: &str, purpose: Option<&str>) -> Stat
 
 /// Routes of the sign-in flow itself: public, checked by the access tests.
 fn sign_in_route(path: &str) -> bool {
-    matches!(path, "/auth/login" | "/auth/totp")
+    matches!(path, "/auth/login" | "/auth/totp" | "/auth/oidc/start" | "/auth/oidc/callback")
 }
 
 fn state(dir: &std::path::Path) -> (AppState, Arc<Access>) {
@@ -70,6 +70,8 @@ fn state(dir: &std::path::Path) -> (AppState, Arc<Access>) {
             ServiceKeyConfig::new(Duration::from_secs(86_400)).unwrap(),
         )),
         jwt: None,
+        oidc: None,
+        pending_oidc: Default::default(),
         clock,
     });
     let state = AppState {

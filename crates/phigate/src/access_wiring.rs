@@ -10,9 +10,10 @@ use std::time::Duration;
 use anyhow::Context;
 use phigate_identity::jwt::{HttpJwksFetcher, JwksCache, JwksCacheConfig, JwtValidator, ValidationConfig};
 use phigate_identity::local::{LocalAuthenticator, LocalConfig};
+use phigate_identity::oidc::{OidcClient, OidcConfig as OidcSettings};
 use phigate_identity::service::{ServiceAccounts, ServiceKeyConfig};
 use phigate_identity::session::{SessionConfig, SessionManager};
-use phigate_identity::{AesGcmSealer, Clock, IdentityRepository, Password, Role, SystemClock};
+use phigate_identity::{AesGcmSealer, ClientSecret, Clock, IdentityRepository, Password, Role, SystemClock};
 use phigate_policy::Policy;
 use phigate_server::access::Access;
 use phigate_store::Store;
@@ -31,6 +32,17 @@ fn jwt(config: &phigate_config::Config, clock: Arc<dyn Clock>) -> anyhow::Result
     Ok(Some(Arc::new(JwtValidator::new(validation, cache, clock).context("JWT validation settings")?)))
 }
 
+/// The OpenID Connect client, when configured (discovery happens here:
+/// a provider that cannot be reached stops start-up with a clear error).
+fn oidc(config: &phigate_config::Config, clock: Arc<dyn Clock>) -> anyhow::Result<Option<Arc<OidcClient>>> {
+    let Some(o) = &config.identity.oidc else { return Ok(None) };
+    let mut settings = OidcSettings::new(o.issuer.clone(), o.client_id.clone(), o.redirect_uri.clone());
+    settings.client_secret = o.client_secret.as_ref().map(|s| ClientSecret::new(s.expose()));
+    let client = OidcClient::discover(settings, clock)
+        .with_context(|| format!("OpenID Connect discovery at {} (identity.oidc_issuer)", o.issuer))?;
+    Ok(Some(Arc::new(client)))
+}
+
 /// Builds the access services over `repo`.
 pub fn build(
     config: &phigate_config::Config,
@@ -47,6 +59,8 @@ pub fn build(
         local: Arc::new(LocalAuthenticator::new(repo.clone(), sealer, clock.clone(), LocalConfig::default())),
         services: Arc::new(ServiceAccounts::new(repo, clock.clone(), ServiceKeyConfig::new(SERVICE_KEY_LIFETIME)?)),
         jwt: jwt(config, clock.clone())?,
+        oidc: oidc(config, clock.clone())?,
+        pending_oidc: Default::default(),
         clock,
     }))
 }

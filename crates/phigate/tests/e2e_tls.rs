@@ -74,6 +74,19 @@ async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Option<String>, String) {
+    let (status, headers, body) = send_full(addr, data_dir, method, path, headers, body).await;
+    (status, headers.get("set-cookie").map(|v| v.to_str().unwrap().to_string()), body)
+}
+
+/// Like [`send`], returning every response header.
+async fn send_full(
+    addr: SocketAddr,
+    data_dir: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, hyper::HeaderMap, String) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -96,9 +109,9 @@ async fn send(
     let resp =
         sender.send_request(req.body(http_body_util::Full::new(Bytes::from(body.to_string()))).unwrap()).await.unwrap();
     let status = resp.status().as_u16();
-    let cookie = resp.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string());
+    let headers = resp.headers().clone();
     let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    (status, cookie, body)
+    (status, headers, body)
 }
 
 async fn get(
@@ -464,4 +477,94 @@ async fn bearer_jwt_from_the_real_openid_provider_is_accepted_and_a_forged_one_r
     let forged = format!("Bearer {}", parts.join("."));
     let (status, _, _) = send(demo.addr, &data, "GET", "/api/v1/me", &[("authorization", forged.as_str())], "").await;
     assert_eq!(status, 401);
+}
+
+/// Keeps the cookies a response sets, as a browser would.
+fn absorb(cookies: &mut std::collections::BTreeMap<String, String>, resp: &ureq::http::Response<ureq::Body>) {
+    for v in resp.headers().get_all("set-cookie") {
+        let (k, v) = v.to_str().unwrap().split(';').next().unwrap().split_once('=').unwrap();
+        cookies.insert(k.to_string(), v.to_string());
+    }
+}
+
+/// Drives the OpenID Provider's login and consent pages like a browser until
+/// it redirects to `redirect_uri`; returns that redirect's query string.
+fn provider_sign_in(issuer: &str, redirect_uri: &str, authorization_url: &str) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let mut cookies: std::collections::BTreeMap<String, String> = Default::default();
+    let absolute = |l: &str| if l.starts_with("http") { l.to_string() } else { format!("{issuer}{l}") };
+    let mut url = authorization_url.to_string();
+    for _ in 0..12 {
+        let jar = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let mut resp = agent.get(&url).header("cookie", &jar).call().unwrap();
+        absorb(&mut cookies, &resp);
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        if status == 200 {
+            let page = resp.body_mut().read_to_string().unwrap();
+            let form: Vec<(&str, &str)> = if page.contains(r#"name="prompt" value="login""#) {
+                vec![("prompt", "login"), ("login", "oidc-user-1"), ("password", "any-password")]
+            } else {
+                vec![("prompt", "consent")]
+            };
+            let jar = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            let after = agent.post(&url).header("cookie", &jar).send_form(form).unwrap();
+            absorb(&mut cookies, &after);
+            url = absolute(after.headers().get("location").unwrap().to_str().unwrap());
+            continue;
+        }
+        let next = absolute(&location.unwrap_or_else(|| panic!("{url} answered {status} without a redirect")));
+        if let Some(query) = next.strip_prefix(&format!("{redirect_uri}?")) {
+            return query.to_string();
+        }
+        url = next;
+    }
+    panic!("the provider never redirected back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_code_flow_with_pkce_signs_in_over_tls_and_a_replayed_callback_fails() {
+    let var = |k: &str| std::env::var(k).ok();
+    let Some(issuer) = var("PHIGATE_TEST_OIDC_ISSUER") else {
+        assert!(
+            var("PHIGATE_REQUIRE_PEERS").as_deref() != Some("1"),
+            "PHIGATE_TEST_OIDC_ISSUER required (scripts/lib/oidc.sh)"
+        );
+        eprintln!("SKIPPED: PHIGATE_TEST_OIDC_ISSUER not set (source scripts/lib/oidc.sh)");
+        return;
+    };
+    let redirect = var("PHIGATE_TEST_OIDC_REDIRECT_URI").unwrap();
+    let env = [
+        ("PHIGATE_IDENTITY_OIDC_ISSUER", issuer.clone()),
+        ("PHIGATE_IDENTITY_OIDC_CLIENT_ID", var("PHIGATE_TEST_OIDC_CLIENT_ID").unwrap()),
+        ("PHIGATE_IDENTITY_OIDC_CLIENT_SECRET", var("PHIGATE_TEST_OIDC_CLIENT_SECRET").unwrap()),
+        ("PHIGATE_IDENTITY_OIDC_REDIRECT_URI", redirect.clone()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = start_demo_env(&data, &env);
+
+    let (status, headers, _) = send_full(demo.addr, &data, "GET", "/auth/oidc/start", &[], "").await;
+    assert_eq!(status, 302);
+    let authorize = headers.get("location").unwrap().to_str().unwrap().to_string();
+    assert!(authorize.contains("code_challenge_method=S256") && authorize.contains("nonce="), "{authorize}");
+    let state_cookie = headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+
+    let query = tokio::task::spawn_blocking(move || provider_sign_in(&issuer, &redirect, &authorize)).await.unwrap();
+    let callback = format!("/auth/oidc/callback?{query}");
+    // Without the browser's state cookie (login CSRF): refused.
+    let (status, _, _) = send(demo.addr, &data, "GET", &callback, &[], "").await;
+    assert_eq!(status, 400);
+    let (status, cookie, body) =
+        send(demo.addr, &data, "GET", &callback, &[("cookie", state_cookie.as_str())], "").await;
+    assert_eq!(status, 200, "{body}");
+    let session = cookie.unwrap().split(';').next().unwrap().to_string();
+    let (status, _, body) = send(demo.addr, &data, "GET", "/api/v1/me", &[("cookie", session.as_str())], "").await;
+    assert_eq!(status, 200, "{body}");
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["auth_method"], "oidc", "{me}");
+    // The same code and state cannot be used twice.
+    let (status, _, _) = send(demo.addr, &data, "GET", &callback, &[("cookie", state_cookie.as_str())], "").await;
+    assert_eq!(status, 400);
 }
