@@ -154,6 +154,11 @@ impl LocalAuthenticator {
         Ok(user)
     }
 
+    /// Every account (for administration; records hold only hashes and sealed secrets).
+    pub fn users(&self) -> Result<Vec<UserRecord>, Error> {
+        self.repo.users()
+    }
+
     /// Replaces a password and ends every session of the user (returns how many).
     pub fn set_password(&self, username: &str, password: &Password) -> Result<usize, Error> {
         password::check_policy(password)?;

@@ -67,6 +67,11 @@ impl ApiError {
         Self { status: StatusCode::FORBIDDEN, code: "csrf", message: "missing or wrong x-csrf-token" }
     }
 
+    /// The thing to create already exists.
+    pub fn conflict(code: &'static str, message: &'static str) -> Self {
+        Self { status: StatusCode::CONFLICT, code, message }
+    }
+
     /// Too many failed attempts.
     pub fn locked_out() -> Self {
         Self {
@@ -76,7 +81,7 @@ impl ApiError {
         }
     }
 
-    /// No such route.
+    /// No such route or resource.
     pub fn not_found() -> Self {
         Self { status: StatusCode::NOT_FOUND, code: "not_found", message: "no such resource" }
     }

@@ -3,6 +3,7 @@
 //! decided only by the policy's route table, enforced by
 //! [`crate::access::enforce`]; a route missing from it is denied.
 
+mod admin;
 mod auth;
 mod break_glass;
 mod oidc;
@@ -58,6 +59,11 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("POST", "/api/v1/break-glass", post(break_glass::start)),
         ("GET", "/api/v1/break-glass", get(break_glass::list)),
         ("POST", "/api/v1/break-glass/{id}/close", post(break_glass::close)),
+        ("GET", "/api/v1/admin/users", get(admin::list_users)),
+        ("POST", "/api/v1/admin/users", post(admin::create_user)),
+        ("POST", "/api/v1/admin/users/{username}/disable", post(admin::disable_user)),
+        ("POST", "/api/v1/admin/service-accounts", post(admin::create_service_account)),
+        ("POST", "/api/v1/admin/service-keys/{key_id}/revoke", post(admin::revoke_service_key)),
     ]
 }
 

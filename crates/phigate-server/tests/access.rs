@@ -442,3 +442,88 @@ async fn break_glass_alerts_flags_every_action_and_is_closed_by_the_privacy_offi
     let after = send(&e.app, list(&po_cookie)).await;
     assert_eq!(after.body["open"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn admin_api_manages_accounts_with_projection_and_revocation() {
+    let e = env();
+    let admin = e.access.services.create_account("ops-admin", vec![Role::new("administrator")]).unwrap();
+    let admin_key = format!("Bearer {}", e.access.services.issue(&admin.id).unwrap().key.expose());
+    let call = |method: &str, uri: &str, auth: &str, body: serde_json::Value| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, auth)
+            .header("x-purpose-of-use", "operations")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json(&body))
+            .unwrap()
+    };
+
+    let created = send(
+        &e.app,
+        call(
+            "POST",
+            "/api/v1/admin/users",
+            &admin_key,
+            serde_json::json!({ "username": "dr.new", "display_name": "Dr New", "roles": ["clinician"] }),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["one_time_password"].as_str().unwrap().len(), 24);
+    let again = send(
+        &e.app,
+        call(
+            "POST",
+            "/api/v1/admin/users",
+            &admin_key,
+            serde_json::json!({ "username": "DR.NEW", "display_name": "x", "roles": [] }),
+        ),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let list = send(&e.app, call("GET", "/api/v1/admin/users", &admin_key, serde_json::json!(null))).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let user = list.body["users"].as_array().unwrap().iter().find(|u| u["username"] == "dr.new").unwrap().clone();
+    let mut keys: Vec<&str> = user.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["disabled", "display_name", "id", "mfa_enrolled", "roles", "username"],
+        "projection to readable fields"
+    );
+
+    let svc = send(
+        &e.app,
+        call(
+            "POST",
+            "/api/v1/admin/service-accounts",
+            &admin_key,
+            serde_json::json!({ "name": "ingest", "roles": ["service"] }),
+        ),
+    )
+    .await;
+    assert_eq!(svc.status, StatusCode::CREATED, "{}", svc.body);
+    let key = format!("Bearer {}", svc.body["api_key"].as_str().unwrap());
+    let me = |auth: &str| Request::get("/api/v1/me").header(header::AUTHORIZATION, auth).body(Body::empty()).unwrap();
+    assert_eq!(send(&e.app, me(&key)).await.status, StatusCode::OK);
+    // The new service may not administer.
+    assert_eq!(
+        send(&e.app, call("GET", "/api/v1/admin/users", &key, serde_json::json!(null))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let revoke = format!("/api/v1/admin/service-keys/{}/revoke", svc.body["key_id"].as_str().unwrap());
+    assert_eq!(send(&e.app, call("POST", &revoke, &admin_key, serde_json::json!(null))).await.status, StatusCode::OK);
+    assert_eq!(send(&e.app, me(&key)).await.status, StatusCode::UNAUTHORIZED, "revoked: refused on its next request");
+
+    // Every change is in the ledger, attributed to the administrator; no secret in it.
+    let changes = e.ledger.query_records(&phigate_audit::Query::default()).unwrap();
+    let actions: Vec<&str> = changes.iter().map(|r| r.event.action.as_str()).collect();
+    for a in ["user.create", "service_account.create", "service_key.revoke"] {
+        assert!(actions.contains(&a), "{a} missing: {actions:?}");
+    }
+    let dump = serde_json::to_string(&changes).unwrap();
+    assert!(!dump.contains(created.body["one_time_password"].as_str().unwrap()));
+    assert!(!dump.contains(svc.body["api_key"].as_str().unwrap()));
+}

@@ -40,6 +40,17 @@ fn expected(method: &str, path: &str, role: &str, purpose: Option<&str>) -> Stat
             ("privacy_officer", Some("operations")) => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
+        // Administration: administrators, for operations; a purpose is required.
+        // Past the policy: an empty body is a 400, an unknown user or key a 404.
+        (_, p) if p.starts_with("/api/v1/admin/") => match (role, purpose) {
+            (_, None) => StatusCode::BAD_REQUEST,
+            ("administrator", Some("operations")) => match (method, p) {
+                ("GET", _) => StatusCode::OK,
+                ("POST", "/api/v1/admin/users" | "/api/v1/admin/service-accounts") => StatusCode::BAD_REQUEST,
+                _ => StatusCode::NOT_FOUND,
+            },
+            _ => StatusCode::FORBIDDEN,
+        },
         _ => panic!("no matrix row for {method} {path}: add one"),
     }
 }
@@ -136,7 +147,10 @@ async fn role_route_purpose_matrix() {
             if sign_in_route(path) {
                 continue;
             }
-            let uri = path.replace("{id}", "bg-0123456789abcdef");
+            let uri = path
+                .replace("{id}", "bg-0123456789abcdef")
+                .replace("{username}", "nobody")
+                .replace("{key_id}", "0000000000000000");
             for purpose in PURPOSES {
                 let mut req = Request::builder()
                     .method(method)
@@ -178,7 +192,8 @@ async fn without_credentials_every_protected_route_is_401_whatever_the_purpose()
     for (method, path) in route_table() {
         let open = sign_in_route(path) || matches!(path, "/healthz" | "/readyz" | "/metrics");
         for purpose in PURPOSES {
-            let mut req = Request::builder().method(method).uri(path.replace("{id}", "bg-1"));
+            let uri = path.replace("{id}", "bg-1").replace("{username}", "nobody").replace("{key_id}", "00");
+            let mut req = Request::builder().method(method).uri(uri);
             if let Some(p) = purpose {
                 req = req.header("x-purpose-of-use", p);
             }
