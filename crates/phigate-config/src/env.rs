@@ -122,6 +122,12 @@ const OVERRIDES: &[Override] = &[
         key: "identity.oidc_redirect_uri",
         apply: text!(identity.oidc_redirect_uri),
     },
+    Override { var: "PHIGATE_IDENTITY_POLICY_FILE", key: "identity.policy_file", apply: text!(identity.policy_file) },
+    Override {
+        var: "PHIGATE_IDENTITY_SERVICE_KEY_DAYS",
+        key: "identity.service_key_days",
+        apply: number!(identity.service_key_days),
+    },
     Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: text!(keys.provider) },
     Override {
         var: "PHIGATE_KEYS_CACHE_MAX_AGE_SECS",

@@ -69,13 +69,17 @@ pub struct Config {
 }
 
 /// Identity settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct IdentityConfig {
     /// Bearer JWTs from the customer's IdP, when configured.
     pub jwt: Option<JwtConfig>,
     /// Browser sign-in at the customer's OpenID Provider, when configured.
     pub oidc: Option<OidcConfig>,
+    /// The access policy file; `None` means the built-in default policy.
+    pub policy_file: Option<PathBuf>,
+    /// Lifetime of service-account API keys (at most 30 days).
+    pub service_key_lifetime: Duration,
 }
 
 /// OpenID Connect browser sign-in (authorization code + PKCE).

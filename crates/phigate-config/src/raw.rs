@@ -40,6 +40,8 @@ pub struct RawIdentity {
     pub oidc_client_id: Option<String>,
     pub oidc_client_secret: Option<String>,
     pub oidc_redirect_uri: Option<String>,
+    pub policy_file: Option<String>,
+    pub service_key_days: Option<u64>,
 }
 
 /// `[audit]`.

@@ -202,6 +202,15 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         }
     };
 
+    let policy_file = i.policy_file.map(PathBuf::from);
+    let key_days = i.service_key_days.unwrap_or(30);
+    if key_days == 0 || key_days > 30 {
+        return Err(bad(
+            "identity.service_key_days",
+            format!("{key_days} must be between 1 and 30 (keys never live longer)"),
+        ));
+    }
+
     Ok(Config {
         data_dir,
         server: ServerConfig {
@@ -216,7 +225,12 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         keys: KeysConfig { provider, cache_max_age: Duration::from_secs(cache_secs) },
         store,
         audit,
-        identity: IdentityConfig { jwt, oidc },
+        identity: IdentityConfig {
+            jwt,
+            oidc,
+            policy_file,
+            service_key_lifetime: Duration::from_secs(key_days * 86_400),
+        },
     })
 }
 

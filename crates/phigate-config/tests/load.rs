@@ -130,3 +130,11 @@ fn jwt_settings_come_together() {
     ]);
     assert!(Config::load(None, &env).unwrap_err().to_string().contains("identity.jwks_url"));
 }
+
+#[test]
+fn service_keys_never_live_longer_than_30_days() {
+    let err = Config::load(None, &MapEnv::from([("PHIGATE_IDENTITY_SERVICE_KEY_DAYS", "90")])).unwrap_err().to_string();
+    assert!(err.contains("identity.service_key_days") && err.contains("30"), "{err}");
+    let c = Config::load(None, &MapEnv::from([("PHIGATE_IDENTITY_SERVICE_KEY_DAYS", "7")])).unwrap();
+    assert_eq!(c.identity.service_key_lifetime.as_secs(), 7 * 86_400);
+}

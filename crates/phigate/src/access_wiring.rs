@@ -17,9 +17,7 @@ use phigate_identity::{AesGcmSealer, ClientSecret, Clock, IdentityRepository, Pa
 use phigate_policy::Policy;
 use phigate_server::access::Access;
 use phigate_store::Store;
-
-/// Service keys live at most this long (the ceiling; configurable downward later).
-const SERVICE_KEY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+use sha2::Digest;
 
 /// The bearer-JWT validator, when the configuration names an IdP.
 fn jwt(config: &phigate_config::Config, clock: Arc<dyn Clock>) -> anyhow::Result<Option<Arc<JwtValidator>>> {
@@ -43,13 +41,28 @@ fn oidc(config: &phigate_config::Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     Ok(Some(Arc::new(client)))
 }
 
+/// The configured access policy (or the built-in default) and the SHA-256
+/// of its text, so the ledger can say exactly which policy was in force.
+pub fn load_policy(config: &phigate_config::Config) -> anyhow::Result<(Policy, String)> {
+    let text = match &config.identity.policy_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the access policy {} (identity.policy_file)", path.display()))?,
+        None => phigate_policy::DEFAULT_POLICY.to_string(),
+    };
+    let policy = Policy::from_toml(&text).with_context(|| match &config.identity.policy_file {
+        Some(path) => format!("access policy {}", path.display()),
+        None => "built-in access policy".to_string(),
+    })?;
+    Ok((policy, hex::encode(sha2::Sha256::digest(text.as_bytes()))))
+}
+
 /// Builds the access services over `repo`.
 pub fn build(
     config: &phigate_config::Config,
     store: &dyn Store,
     repo: Arc<dyn IdentityRepository>,
 ) -> anyhow::Result<Arc<Access>> {
-    let policy = Policy::default_policy().context("loading the access policy")?;
+    let policy = load_policy(config)?.0;
     let (_, sealing) = store.named_key("identity-sealing", "totp").context("opening the identity sealing key")?;
     let sealer = Arc::new(AesGcmSealer::new(sealing.expose_raw()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -57,7 +70,11 @@ pub fn build(
         policy: Arc::new(policy),
         sessions: Arc::new(SessionManager::new(repo.clone(), clock.clone(), SessionConfig::default())?),
         local: Arc::new(LocalAuthenticator::new(repo.clone(), sealer, clock.clone(), LocalConfig::default())),
-        services: Arc::new(ServiceAccounts::new(repo, clock.clone(), ServiceKeyConfig::new(SERVICE_KEY_LIFETIME)?)),
+        services: Arc::new(ServiceAccounts::new(
+            repo,
+            clock.clone(),
+            ServiceKeyConfig::new(config.identity.service_key_lifetime)?,
+        )),
         jwt: jwt(config, clock.clone())?,
         oidc: oidc(config, clock.clone())?,
         pending_oidc: Default::default(),

@@ -182,23 +182,24 @@ fn admin_operations_are_on_the_ledger_and_verify_catches_tampering() {
     err(&phigate(&data, &["subjects", "shred", "--subject", "s_00000000000000000000000000000000", "--yes"]));
 
     let verified = ok(&phigate(&data, &["audit", "verify"]));
-    assert!(verified.contains("audit verification passed: 5 entries"), "{verified}");
+    // service.start, policy.load, service.stop, keys.rotate, keys.rewrap, subject.shred.
+    assert!(verified.contains("audit verification passed: 6 entries"), "{verified}");
 
     let export = ok(&phigate(&data, &["audit", "export", "--since", "2000-01-01"]));
     let events: Vec<serde_json::Value> = export.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(events.len(), 5, "{export}");
+    assert_eq!(events.len(), 6, "{export}");
     assert!(events.iter().all(|e| e["resourceType"] == "AuditEvent"));
     assert_eq!(events.iter().filter(|e| e.to_string().contains("subject.shred")).count(), 1);
     let text = export.to_lowercase();
-    for action in ["service.start", "service.stop", "keys.rotate", "keys.rewrap", "subject.shred"] {
+    for action in ["service.start", "policy.load", "service.stop", "keys.rotate", "keys.rewrap", "subject.shred"] {
         assert!(text.contains(action), "{action} missing from {export}");
     }
 
     let proof = ok(&phigate(&data, &["audit", "prove", "--seq", "2"]));
     let proof: serde_json::Value = serde_json::from_str(&proof).unwrap();
-    assert_eq!(proof["tree_size"], 5);
+    assert_eq!(proof["tree_size"], 6);
     let note = proof["signed_checkpoint"].as_str().unwrap();
-    assert!(note.starts_with("phigate/audit\n5\n"), "C2SP checkpoint note for size 5: {note}");
+    assert!(note.starts_with("phigate/audit\n6\n"), "C2SP checkpoint note for size 6: {note}");
 
     // Flip one byte in the middle of a segment: verification fails and says where.
     let segments: Vec<_> = std::fs::read_dir(data.join("audit"))

@@ -248,6 +248,17 @@ fn bad_config_names_key_and_reason_without_panicking() {
     assert!(err.contains("server.listen") && err.contains("IP:PORT"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
+    // A policy file that cannot be read stops start-up, naming it.
+    let out = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("PHIGATE_IDENTITY_POLICY_FILE", "/nonexistent/policy.toml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("identity.policy_file") && err.contains("/nonexistent/policy.toml"), "{err}");
+
     std::fs::write(&cfg, "[keys]\nprovider = \"vault\"\n").unwrap();
     let out = Command::new(BIN).args(["config", "check", "--config"]).arg(&cfg).output().unwrap();
     assert_eq!(out.status.code(), Some(1));

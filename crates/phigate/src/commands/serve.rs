@@ -85,6 +85,21 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     print_banner(&config, mode, fresh, seeded, &accounts, &cert, addr)?;
 
     record(&ledger, "service.start").await?;
+    // Which policy is in force, by content hash: a policy change is on the record.
+    let (_, policy_hash) = access_wiring::load_policy(&config)?;
+    {
+        let ledger = ledger.clone();
+        tokio::task::spawn_blocking(move || {
+            audit_log::record(
+                &ledger,
+                audit_log::service(),
+                "policy.load",
+                Some(("policy", format!("sha256:{policy_hash}"))),
+                phigate_audit::Outcome::Success,
+            )
+        })
+        .await??;
+    }
     listener::serve(listener, tls_config, app, metrics, shutdown, config.server.shutdown_grace).await?;
     record(&ledger, "service.stop").await?;
     tokio::task::spawn_blocking(move || drop((ledger, store_guard))).await?;
