@@ -26,27 +26,44 @@ fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> Resu
     if response.status().is_success() { Ok(()) } else { Err(failed(format!("HTTP {}", response.status().as_u16()))) }
 }
 
+/// Alerts waiting for the webhook; beyond this many, new ones are dropped
+/// from delivery (they are in the ledger regardless) rather than piling up.
+const WEBHOOK_QUEUE: usize = 1024;
+
 /// Sends each alert as JSON to a webhook (a SIEM, a pager, the privacy office).
+///
+/// Delivery runs on its own thread: the ledger calls sinks while appending,
+/// and a slow or unreachable webhook must never slow auditing down.
 pub struct WebhookSink {
-    url: String,
-    agent: ureq::Agent,
+    queue: std::sync::mpsc::SyncSender<Vec<u8>>,
 }
 
 impl WebhookSink {
     /// A sink posting to `url` (validated as https or loopback by the config).
     pub fn new(url: String) -> Self {
-        Self { url, agent: agent() }
+        let (queue, alerts) = std::sync::mpsc::sync_channel::<Vec<u8>>(WEBHOOK_QUEUE);
+        let agent = agent();
+        std::thread::Builder::new()
+            .name("alert-webhook".into())
+            .spawn(move || {
+                for body in alerts {
+                    if let Err(e) = post(&agent, &url, "application/json", &body) {
+                        tracing::warn!(error = %e, "alert webhook delivery failed (the alert is recorded in the ledger)");
+                    }
+                }
+            })
+            .map_or_else(|e| tracing::error!(error = %e, "cannot start the alert webhook thread"), |_| ());
+        Self { queue }
     }
 }
 
 impl AlertSink for WebhookSink {
     fn deliver(&self, alert: &Alert) -> Result<(), Error> {
         let body = serde_json::to_vec(alert).map_err(|_| Error::Invalid("alert does not encode".into()))?;
-        let result = post(&self.agent, &self.url, "application/json", &body);
-        if let Err(e) = &result {
-            tracing::warn!(error = %e, "alert webhook delivery failed (the alert is recorded in the ledger)");
-        }
-        result
+        self.queue.try_send(body).map_err(|_| Error::Io {
+            path: "alert webhook".into(),
+            source: std::io::Error::other("webhook queue full or delivery thread gone"),
+        })
     }
 }
 
