@@ -116,6 +116,19 @@ pub(crate) struct Queue {
 pub(crate) struct Durable {
     pub size: u64,
     pub failed: Option<String>,
+    /// Async waiters: (seq, waker), woken once `size > seq` or on failure.
+    pub wakers: Vec<(u64, std::task::Waker)>,
+}
+
+impl Durable {
+    /// Records a new durable size; returns the wakers now due.
+    pub(crate) fn advance(&mut self, size: u64) -> Vec<std::task::Waker> {
+        self.size = size;
+        let (due, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.wakers).into_iter().partition(|(s, _)| *s < size);
+        self.wakers = waiting;
+        due.into_iter().map(|(_, w)| w).collect()
+    }
 }
 
 /// Location of an entry record: segment number and byte offset.
@@ -210,6 +223,29 @@ fn lock_dir(dir: &Path) -> Result<std::fs::File, Error> {
     }
 }
 
+/// Future of [`Ledger::durable`].
+pub struct DurableWait {
+    shared: Arc<Shared>,
+    receipt: Receipt,
+}
+
+impl std::future::Future for DurableWait {
+    type Output = Result<Receipt, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let mut d = lock(&self.shared.durable);
+        if d.size > self.receipt.seq {
+            return std::task::Poll::Ready(Ok(self.receipt.clone()));
+        }
+        if let Some(f) = &d.failed {
+            return std::task::Poll::Ready(Err(Error::WriterFailed(f.clone())));
+        }
+        // Registered under the lock the writer takes to advance, so no wake-up is missed.
+        d.wakers.push((self.receipt.seq, cx.waker().clone()));
+        std::task::Poll::Pending
+    }
+}
+
 /// The open audit ledger. Share it behind an `Arc`; every method takes `&self`.
 pub struct Ledger {
     shared: Arc<Shared>,
@@ -283,7 +319,7 @@ impl Ledger {
                 writer_idle: false,
             }),
             work: Condvar::new(),
-            durable: Mutex::new(Durable { size, failed: None }),
+            durable: Mutex::new(Durable { size, failed: None, wakers: Vec::new() }),
             done: Condvar::new(),
             state: RwLock::new(recovered.state),
             checkpoints: Mutex::new(Checkpoints { appender: recovered.checkpoints, last: recovered.last_checkpoint }),
@@ -410,6 +446,12 @@ impl Ledger {
         let plain = payload.encode()?;
         let sealed = self.cipher.seal(subject, &payload_aad(id), &plain)?;
         Ok(B64.encode(sealed))
+    }
+
+    /// Like [`Ledger::wait`], for async callers: resolves once the entry is
+    /// durable (or the writer failed) without holding a thread meanwhile.
+    pub fn durable(&self, pending: &Pending) -> DurableWait {
+        DurableWait { shared: Arc::clone(&self.shared), receipt: pending.0.clone() }
     }
 
     /// Blocks until the entry is durable (or the writer has failed).

@@ -59,7 +59,7 @@ pub use error::{Error, Location};
 pub use event::{Actor, ActorKind, AiCall, Event, Outcome, Payload, Pseudonym, Record, Resource, Source, ToolCall};
 pub use export::export_fhir;
 pub use index::Query;
-pub use ledger::{Config, DEFAULT_RETENTION, Ledger, Pending, Receipt};
+pub use ledger::{Config, DEFAULT_RETENTION, DurableWait, Ledger, Pending, Receipt};
 pub use merkle::Hash;
 pub use proof::{ConsistencyProof, InclusionProof};
 pub use verify::{VerifyOptions, VerifyReport, verify, verify_with};

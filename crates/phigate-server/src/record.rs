@@ -52,17 +52,28 @@ pub fn event(actor: Actor, action: &str, outcome: Outcome, source: Source) -> Ev
 }
 
 /// Appends `event` and waits until it is durable.
+///
+/// An event without a payload is queued directly and awaited without
+/// holding a thread (most requests); one with a payload is sealed on the
+/// blocking pool first, since the key provider may do I/O.
 pub async fn record(state: &AppState, event: Event) -> Result<(), ApiError> {
     let Some(ledger) = state.audit.clone() else {
         // Only in-process tests build a router without a ledger.
         return Ok(());
     };
-    match tokio::task::spawn_blocking(move || ledger.append(&event)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "audit append failed; refusing the request");
-            Err(ApiError::unavailable("audit_unavailable", "the audit ledger cannot record this request"))
-        }
-        Err(_) => Err(ApiError::unavailable("audit_unavailable", "the audit ledger cannot record this request")),
-    }
+    let refused = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "audit append failed; refusing the request");
+        ApiError::unavailable("audit_unavailable", "the audit ledger cannot record this request")
+    };
+    let pending = if event.payload.is_none() {
+        ledger.submit(&event).map_err(|e| refused(&e))?
+    } else {
+        let l = ledger.clone();
+        tokio::task::spawn_blocking(move || l.submit(&event))
+            .await
+            .map_err(|e| refused(&e))?
+            .map_err(|e| refused(&e))?
+    };
+    ledger.durable(&pending).await.map_err(|e| refused(&e))?;
+    Ok(())
 }

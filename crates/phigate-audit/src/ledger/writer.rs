@@ -96,8 +96,15 @@ impl Writer {
     /// Records the failure so no waiter is acknowledged and no new entry accepted.
     fn fail(&self, e: &Error) {
         lock(&self.shared.queue).closed = true;
-        lock(&self.shared.durable).failed = Some(e.to_string());
+        let wakers = {
+            let mut d = lock(&self.shared.durable);
+            d.failed = Some(e.to_string());
+            std::mem::take(&mut d.wakers)
+        };
         self.shared.done.notify_all();
+        for (_, w) in wakers {
+            w.wake();
+        }
     }
 
     fn commit(&mut self, batch: &mut Vec<Item>) -> Result<(), Error> {
@@ -155,8 +162,11 @@ impl Writer {
                 st.index.push(item.seq, item.time_ns, item.keys);
             }
         }
-        lock(&self.shared.durable).size = size;
+        let due = lock(&self.shared.durable).advance(size);
         self.shared.done.notify_all();
+        for w in due {
+            w.wake();
+        }
         Ok(())
     }
 

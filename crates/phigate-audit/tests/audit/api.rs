@@ -214,3 +214,47 @@ fn one_writer_per_directory() {
     let again = open(dir.path(), Arc::new(TestCipher::default()));
     assert_eq!(again.size(), 1, "the lock is released on close");
 }
+
+#[test]
+fn async_durability_resolves_for_every_waiter() {
+    // A minimal executor: poll each future, park until its waker fires.
+    struct Thread(std::thread::Thread);
+    impl std::task::Wake for Thread {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let waker = std::task::Waker::from(Arc::new(Thread(std::thread::current())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park_timeout(std::time::Duration::from_secs(5));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Arc::new(open(dir.path(), Arc::new(TestCipher::default())));
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let ledger = ledger.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let pending =
+                        ledger.submit(&Event::new(user(&format!("u{t}-{i}")), "x.read", Outcome::Success)).unwrap();
+                    let receipt = block_on(ledger.durable(&pending)).unwrap();
+                    assert_eq!(receipt.seq, pending.receipt().seq);
+                    assert!(ledger.size() > receipt.seq, "acknowledged means durable and visible");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(ledger.size(), 400);
+    drop(ledger);
+    assert_eq!(verify(dir.path()).unwrap().entries, 400);
+}
