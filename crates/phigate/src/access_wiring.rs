@@ -43,7 +43,7 @@ fn oidc(config: &phigate_config::Config, clock: Arc<dyn Clock>) -> anyhow::Resul
 
 /// The configured access policy (or the built-in default) and the SHA-256
 /// of its text, so the ledger can say exactly which policy was in force.
-pub fn load_policy(config: &phigate_config::Config) -> anyhow::Result<(Policy, String)> {
+fn load_policy(config: &phigate_config::Config) -> anyhow::Result<(Policy, String)> {
     let text = match &config.identity.policy_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the access policy {} (identity.policy_file)", path.display()))?,
@@ -56,17 +56,25 @@ pub fn load_policy(config: &phigate_config::Config) -> anyhow::Result<(Policy, S
     Ok((policy, hex::encode(sha2::Sha256::digest(text.as_bytes()))))
 }
 
+/// The access services, and the SHA-256 of the policy they enforce.
+pub struct Built {
+    /// Identity and policy for the server.
+    pub access: Arc<Access>,
+    /// Content hash of the policy text (recorded as `policy.load`).
+    pub policy_hash: String,
+}
+
 /// Builds the access services over `repo`.
 pub fn build(
     config: &phigate_config::Config,
     store: &dyn Store,
     repo: Arc<dyn IdentityRepository>,
-) -> anyhow::Result<Arc<Access>> {
-    let policy = load_policy(config)?.0;
+) -> anyhow::Result<Built> {
+    let (policy, policy_hash) = load_policy(config)?;
     let (_, sealing) = store.named_key("identity-sealing", "totp").context("opening the identity sealing key")?;
     let sealer = Arc::new(AesGcmSealer::new(sealing.expose_raw()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(Arc::new(Access {
+    let access = Arc::new(Access {
         policy: Arc::new(policy),
         sessions: Arc::new(SessionManager::new(repo.clone(), clock.clone(), SessionConfig::default())?),
         local: Arc::new(LocalAuthenticator::new(repo.clone(), sealer, clock.clone(), LocalConfig::default())),
@@ -79,7 +87,8 @@ pub fn build(
         oidc: oidc(config, clock.clone())?,
         pending_oidc: Default::default(),
         clock,
-    }))
+    });
+    Ok(Built { access, policy_hash })
 }
 
 /// Roles that get a demo account, and the account names.

@@ -279,21 +279,14 @@ fn group_readable_key_file_refuses_to_start() {
     assert!(err.contains("chmod 600"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_password_and_totp_sign_in_over_tls() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let demo = start_demo(&data);
-    // The banner lists each demo account with its one-time password.
+/// Signs the demo clinician in over TLS (password from the demo banner, then
+/// TOTP from the enrolled secret); returns (session cookie pair, CSRF token).
+async fn sign_in_demo_clinician(demo: &Demo, data: &Path) -> (String, String) {
     let line = demo.stdout.iter().find(|l| l.contains("demo-clinician")).expect("demo accounts listed");
     let password = line.split_whitespace().last().unwrap().to_string();
-
-    let (status, _, body) = send(demo.addr, &data, "GET", "/api/v1/me", &[], "").await;
-    assert_eq!(status, 401, "{body}");
-
-    let creds = serde_json::json!({ "username": "demo-clinician", "password": password }).to_string();
     let json = [("content-type", "application/json")];
-    let (status, _, body) = send(demo.addr, &data, "POST", "/auth/login", &json, &creds).await;
+    let creds = serde_json::json!({ "username": "demo-clinician", "password": password }).to_string();
+    let (status, _, body) = send(demo.addr, data, "POST", "/auth/login", &json, &creds).await;
     assert_eq!(status, 200, "{body}");
     let step: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(step["next"], "enroll_totp");
@@ -301,12 +294,22 @@ async fn local_password_and_totp_sign_in_over_tls() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let code = phigate_identity::local::totp::code_at(&secret, now, 6);
     let totp = serde_json::json!({ "challenge": step["challenge"], "code": code }).to_string();
-    let (status, cookie, body) = send(demo.addr, &data, "POST", "/auth/totp", &json, &totp).await;
+    let (status, cookie, body) = send(demo.addr, data, "POST", "/auth/totp", &json, &totp).await;
     assert_eq!(status, 200, "{body}");
     let cookie = cookie.expect("session cookie");
     assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    let session = cookie.split(';').next().unwrap().to_string();
     let csrf = serde_json::from_str::<serde_json::Value>(&body).unwrap()["csrf_token"].as_str().unwrap().to_string();
+    (cookie.split(';').next().unwrap().to_string(), csrf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_password_and_totp_sign_in_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = start_demo(&data);
+    let (status, _, body) = send(demo.addr, &data, "GET", "/api/v1/me", &[], "").await;
+    assert_eq!(status, 401, "{body}");
+    let (session, csrf) = sign_in_demo_clinician(&demo, &data).await;
 
     let me_headers = [("cookie", session.as_str()), ("x-purpose-of-use", "treatment")];
     let (status, _, body) = send(demo.addr, &data, "GET", "/api/v1/me", &me_headers, "").await;
@@ -385,18 +388,7 @@ async fn break_glass_reaches_the_webhook_and_is_flagged_in_the_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let demo = start_demo_env(&data, &[("PHIGATE_AUDIT_ALERT_WEBHOOK", hook.as_str())]);
-    let line = demo.stdout.iter().find(|l| l.contains("demo-clinician")).expect("demo accounts listed");
-    let password = line.split_whitespace().last().unwrap().to_string();
-    let json = [("content-type", "application/json")];
-    let creds = serde_json::json!({ "username": "demo-clinician", "password": password }).to_string();
-    let (_, _, body) = send(demo.addr, &data, "POST", "/auth/login", &json, &creds).await;
-    let step: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let secret = phigate_identity::local::TotpSecret::from_base32(step["secret"].as_str().unwrap()).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let totp = serde_json::json!({ "challenge": step["challenge"], "code": phigate_identity::local::totp::code_at(&secret, now, 6) });
-    let (_, cookie, body) = send(demo.addr, &data, "POST", "/auth/totp", &json, &totp.to_string()).await;
-    let session = cookie.unwrap().split(';').next().unwrap().to_string();
-    let csrf = serde_json::from_str::<serde_json::Value>(&body).unwrap()["csrf_token"].as_str().unwrap().to_string();
+    let (session, csrf) = sign_in_demo_clinician(&demo, &data).await;
 
     let ask = r#"{"reason":"Unresponsive patient, anticoagulant status needed now","minutes":10}"#;
     let headers = [("content-type", "application/json"), ("cookie", session.as_str()), ("x-csrf-token", csrf.as_str())];

@@ -37,16 +37,17 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     restrict_dir(&config.data_dir)?;
-    let (store, ledger, access, accounts) = {
+    let (store, ledger, built, accounts) = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let backend = wiring::open_store(&config, true)?;
             // No ledger, no service: every later access must be recordable.
             let ledger = Arc::new(audit_log::open(&config, &backend)?);
             let store = backend.store();
-            let access = access_wiring::build(&config, store.as_ref(), backend.identity_repo())?;
-            let accounts = if mode == Mode::Demo { access_wiring::create_demo_accounts(&access)? } else { Vec::new() };
-            Ok((store, ledger, access, accounts))
+            let built = access_wiring::build(&config, store.as_ref(), backend.identity_repo())?;
+            let accounts =
+                if mode == Mode::Demo { access_wiring::create_demo_accounts(&built.access)? } else { Vec::new() };
+            Ok((store, ledger, built, accounts))
         })
         .await??
     };
@@ -76,7 +77,8 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     // Held until the end so the last references drop off the async runtime
     // (the PostgreSQL client blocks when dropped).
     let store_guard = store.clone();
-    let state = AppState { store, metrics: metrics.clone(), access: Some(access), audit: Some(ledger.clone()) };
+    let policy_hash = built.policy_hash;
+    let state = AppState { store, metrics: metrics.clone(), access: Some(built.access), audit: Some(ledger.clone()) };
     let app = router(state, config.server.max_body_bytes);
     let listener = listener::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -86,7 +88,6 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
 
     record(&ledger, "service.start").await?;
     // Which policy is in force, by content hash: a policy change is on the record.
-    let (_, policy_hash) = access_wiring::load_policy(&config)?;
     {
         let ledger = ledger.clone();
         tokio::task::spawn_blocking(move || {

@@ -23,7 +23,7 @@ pub fn users(global: &GlobalArgs, cmd: UsersCommand) -> anyhow::Result<()> {
     let config = wiring::load_config(global)?;
     let backend = wiring::open_store(&config, false)?;
     let repo = backend.identity_repo();
-    let access = access_wiring::build(&config, backend.store().as_ref(), repo.clone())?;
+    let access = access_wiring::build(&config, backend.store().as_ref(), repo.clone())?.access;
     match cmd {
         UsersCommand::List => {
             println!("{:<24} {:<28} {:<24} {:<5} state", "username", "display name", "roles", "mfa");
@@ -69,7 +69,7 @@ pub fn users(global: &GlobalArgs, cmd: UsersCommand) -> anyhow::Result<()> {
 pub fn service_accounts(global: &GlobalArgs, cmd: ServiceAccountsCommand) -> anyhow::Result<()> {
     let config = wiring::load_config(global)?;
     let backend = wiring::open_store(&config, false)?;
-    let access = access_wiring::build(&config, backend.store().as_ref(), backend.identity_repo())?;
+    let access = access_wiring::build(&config, backend.store().as_ref(), backend.identity_repo())?.access;
     let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     match cmd {
         ServiceAccountsCommand::Create { name, roles: r } => {
