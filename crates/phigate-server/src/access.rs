@@ -55,6 +55,8 @@ pub struct Access {
     pub oidc: Option<Arc<phigate_identity::oidc::OidcClient>>,
     /// OIDC sign-ins in flight, by `state`: single use, short-lived.
     pub pending_oidc: PendingLogins,
+    /// Bearer JWTs verified recently (see [`VerifiedTokens`]).
+    pub verified_tokens: VerifiedTokens,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -62,6 +64,46 @@ pub struct Access {
 impl std::fmt::Debug for Access {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Access").field("jwt", &self.jwt.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// Bearer JWTs already verified, by SHA-256 of the token.
+///
+/// Why: clients reuse one access token for many calls, and verifying its
+/// signature dominated the cost of an API call (a profile under load put
+/// ~25% of CPU in P-256 arithmetic for ES256 tokens). A hit still honours
+/// the token's own `exp`; an entry also lapses 60 s after verification, so
+/// a key removed from the IdP's JWKS stops being accepted within a minute.
+/// Only successfully verified tokens are kept; anything else is verified
+/// from scratch every time.
+#[derive(Default)]
+pub struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], (Principal, i64)>>);
+
+impl VerifiedTokens {
+    /// Most tokens remembered; when full, the memory is simply cleared.
+    const MAX: usize = 10_000;
+    /// Longest an entry is trusted without verifying again.
+    const TTL_SECS: i64 = 60;
+
+    fn key(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The principal of a token verified before and still valid at `now` (unix seconds).
+    pub fn get(&self, token: &str, now: i64) -> Option<Principal> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&Self::key(token)).filter(|(_, until)| now < *until).map(|(p, _)| p.clone())
+    }
+
+    /// Remembers a token just verified, until its `exp` or the TTL, whichever is first.
+    pub fn insert(&self, token: &str, principal: &Principal, exp: Option<i64>, now: i64) {
+        let until = exp.map_or(now + Self::TTL_SECS, |e| e.min(now + Self::TTL_SECS));
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(Self::key(token), (principal.clone(), until));
     }
 }
 
@@ -137,6 +179,16 @@ fn state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// The principal of a bearer JWT in the verified-token cache, if any.
+fn cached_bearer(access: &Access, headers: &HeaderMap) -> Option<Principal> {
+    access.jwt.as_ref()?;
+    let token = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+    if token.starts_with("phg_") {
+        return None;
+    }
+    access.verified_tokens.get(token, access.clock.now().unix_timestamp())
+}
+
 /// Resolves credentials; `Ok(None)` when none were presented.
 fn authenticate(
     access: &Access,
@@ -149,7 +201,11 @@ fn authenticate(
         let principal = if token.starts_with("phg_") {
             access.services.authenticate(token)
         } else if let Some(jwt) = &access.jwt {
-            jwt.authenticate(token)
+            let now = access.clock.now().unix_timestamp();
+            jwt.authenticate(token).inspect(|p| {
+                let exp = phigate_identity::jwt::decode_unverified(token).ok().and_then(|t| t.claims.exp);
+                access.verified_tokens.insert(token, p, exp, now);
+            })
         } else {
             return Err(ApiError::unauthorized());
         };
@@ -195,8 +251,12 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     let requirement = access.policy.routes().requirement(method.as_str(), &template).cloned();
     let public = matches!(requirement, Some(phigate_policy::RouteRequirement::Public));
     let headers = req.headers().clone();
+    let cached = cached_bearer(&access, &headers);
     let resolved = if public && !headers.contains_key(header::AUTHORIZATION) {
         Ok(None)
+    } else if let Some(p) = cached {
+        // A token verified moments ago: no signature check, no thread hop.
+        Ok(Some((p, None)))
     } else {
         let access = access.clone();
         let method = method.clone();
@@ -257,5 +317,39 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
             ApiError::forbidden().into_response()
         }
         _ => ApiError::forbidden().into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use phigate_identity::{AuthMethod, PrincipalKind};
+
+    use super::*;
+
+    fn principal() -> Principal {
+        Principal {
+            subject: "jwt:https://idp#svc".into(),
+            display_name: "svc".into(),
+            kind: PrincipalKind::Service,
+            roles: Vec::new(),
+            auth_method: AuthMethod::Jwt,
+            session_ref: None,
+            break_glass: None,
+        }
+    }
+
+    #[test]
+    fn verified_tokens_honour_exp_and_ttl_and_the_exact_token() {
+        let cache = VerifiedTokens::default();
+        let now = 1_000_000;
+        cache.insert("token-a", &principal(), Some(now + 10), now);
+        assert!(cache.get("token-a", now + 9).is_some());
+        assert!(cache.get("token-a", now + 10).is_none(), "expired at exp");
+        assert!(cache.get("token-b", now).is_none(), "only the exact token");
+        cache.insert("token-c", &principal(), None, now);
+        assert!(cache.get("token-c", now + 59).is_some());
+        assert!(cache.get("token-c", now + 60).is_none(), "re-verified after the TTL");
+        cache.insert("token-d", &principal(), Some(now + 3600), now);
+        assert!(cache.get("token-d", now + 61).is_none(), "the TTL bounds long-lived tokens");
     }
 }

@@ -100,6 +100,7 @@ fn env() -> Env {
         jwt: None,
         oidc: None,
         pending_oidc: Default::default(),
+        verified_tokens: Default::default(),
         clock,
     });
     let store = Arc::new(store);

@@ -83,6 +83,7 @@ fn state(dir: &std::path::Path) -> (AppState, Arc<Access>) {
         jwt: None,
         oidc: None,
         pending_oidc: Default::default(),
+        verified_tokens: Default::default(),
         clock,
     });
     let state = AppState {

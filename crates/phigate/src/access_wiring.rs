@@ -86,6 +86,7 @@ pub fn build(
         jwt: jwt(config, clock.clone())?,
         oidc: oidc(config, clock.clone())?,
         pending_oidc: Default::default(),
+        verified_tokens: Default::default(),
         clock,
     });
     Ok(Built { access, policy_hash })
