@@ -128,6 +128,27 @@ const OVERRIDES: &[Override] = &[
         key: "identity.service_key_days",
         apply: number!(identity.service_key_days),
     },
+    Override {
+        var: "PHIGATE_GATEWAY_BACKENDS_FILE",
+        key: "gateway.backends_file",
+        apply: text!(gateway.backends_file),
+    },
+    Override {
+        var: "PHIGATE_GATEWAY_TEMPLATES_DIR",
+        key: "gateway.templates_dir",
+        apply: text!(gateway.templates_dir),
+    },
+    Override { var: "PHIGATE_GATEWAY_MODELS_DIR", key: "gateway.models_dir", apply: text!(gateway.models_dir) },
+    Override {
+        var: "PHIGATE_GATEWAY_MODEL_THREADS",
+        key: "gateway.model_threads",
+        apply: number!(gateway.model_threads),
+    },
+    Override {
+        var: "PHIGATE_GATEWAY_TOKENS_PER_MINUTE",
+        key: "gateway.tokens_per_minute",
+        apply: number!(gateway.tokens_per_minute),
+    },
     Override { var: "PHIGATE_KEYS_PROVIDER", key: "keys.provider", apply: text!(keys.provider) },
     Override {
         var: "PHIGATE_KEYS_CACHE_MAX_AGE_SECS",

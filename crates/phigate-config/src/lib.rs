@@ -66,6 +66,25 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Identity providers.
     pub identity: IdentityConfig,
+    /// The AI gateway.
+    pub gateway: GatewayConfig,
+}
+
+/// AI gateway settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// The backend registry file; `None` means only the in-process models.
+    pub backends_file: Option<PathBuf>,
+    /// Directory of prompt templates; `None` means the built-in examples.
+    pub templates_dir: Option<PathBuf>,
+    /// Where the in-process model weights are (default `<data_dir>/models`).
+    pub models_dir: PathBuf,
+    /// Threads for in-process generation (default 1: on a busy 2-core host
+    /// more threads spin-wait and get slower, not faster).
+    pub model_threads: usize,
+    /// Per-caller token budget per minute (prompt + completion, estimated).
+    pub tokens_per_minute: u32,
 }
 
 /// Identity settings.

@@ -25,6 +25,20 @@ pub struct RawConfig {
     pub audit: RawAudit,
     #[serde(default)]
     pub identity: RawIdentity,
+    #[serde(default)]
+    pub gateway: RawGateway,
+}
+
+/// `[gateway]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct RawGateway {
+    pub backends_file: Option<String>,
+    pub templates_dir: Option<String>,
+    pub models_dir: Option<String>,
+    pub model_threads: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
 }
 
 /// `[identity]`.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::raw::RawConfig;
 use crate::{
-    AuditConfig, Config, ConfigError, IdentityConfig, JwtConfig, KeyProviderConfig, KeysConfig, LogConfig, LogFormat,
-    OidcConfig, Secret, ServerConfig, StoreConfig, TlsVersion,
+    AuditConfig, Config, ConfigError, GatewayConfig, IdentityConfig, JwtConfig, KeyProviderConfig, KeysConfig,
+    LogConfig, LogFormat, OidcConfig, Secret, ServerConfig, StoreConfig, TlsVersion,
 };
 
 /// Default listen address: loopback only, so a fresh install is not exposed.
@@ -211,7 +211,25 @@ pub(crate) fn validate(raw: RawConfig, origin: &str) -> Result<Config, ConfigErr
         ));
     }
 
+    let g = raw.gateway;
+    let model_threads = g.model_threads.unwrap_or(1);
+    if model_threads == 0 || model_threads > 64 {
+        return Err(bad("gateway.model_threads", format!("{model_threads} must be between 1 and 64")));
+    }
+    let tokens_per_minute = g.tokens_per_minute.unwrap_or(1_000_000);
+    if tokens_per_minute == 0 || tokens_per_minute > u64::from(u32::MAX) {
+        return Err(bad("gateway.tokens_per_minute", format!("{tokens_per_minute} must be between 1 and 4294967295")));
+    }
+    let gateway = GatewayConfig {
+        backends_file: g.backends_file.map(PathBuf::from),
+        templates_dir: g.templates_dir.map(PathBuf::from),
+        models_dir: g.models_dir.map_or_else(|| data_dir.join("models"), PathBuf::from),
+        model_threads: model_threads as usize,
+        tokens_per_minute: tokens_per_minute as u32,
+    };
+
     Ok(Config {
+        gateway,
         data_dir,
         server: ServerConfig {
             listen,

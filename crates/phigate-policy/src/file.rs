@@ -93,6 +93,8 @@ struct RawRoute {
     authenticated: bool,
     action: Option<Action>,
     resource: Option<String>,
+    #[serde(default)]
+    deidentifies: bool,
 }
 
 fn invalid(path: String, message: impl Into<String>) -> Error {
@@ -236,7 +238,13 @@ pub fn parse(text: &str) -> Result<Policy, Error> {
         if routes.requirement(&method, &r.path).is_some() {
             return Err(invalid(at("path"), "duplicate route entry"));
         }
+        if r.deidentifies && !matches!(requirement, RouteRequirement::Permission { .. }) {
+            return Err(invalid(at("deidentifies"), "only a route with action + resource can be de-identifying"));
+        }
         routes.insert(&method, &r.path, requirement);
+        if r.deidentifies {
+            routes.mark_deidentifying(&method, &r.path);
+        }
     }
     Ok(Policy::from_parts(roles, break_glass, routes))
 }

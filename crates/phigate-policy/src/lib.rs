@@ -41,6 +41,9 @@
 //! resource = "Patient"
 //! # public = true                  # or no authentication at all,
 //! # authenticated = true           # or any authenticated caller
+//! # deidentifies = true            # the handler can serve it de-identified: then a
+//!                                  # deidentified_only grant admits the caller and the
+//!                                  # handler must de-identify all it sends and returns
 //! ```
 //!
 //! Unknown keys are errors, and every error names the key path

@@ -5,7 +5,7 @@
 //! lack an entry, so a test can fail the suite when someone adds a route
 //! without deciding who may call it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use phigate_identity::Principal;
 
@@ -33,6 +33,10 @@ pub enum RouteRequirement {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoutePolicy {
     entries: BTreeMap<(String, String), RouteRequirement>,
+    /// Routes whose handler can serve the request de-identified (the model
+    /// gateway): `deidentified_only` grants apply to them, and the handler
+    /// is told to de-identify ([`RouteDecision::AllowedDeidentified`]).
+    deidentifying: BTreeSet<(String, String)>,
 }
 
 impl RoutePolicy {
@@ -45,6 +49,18 @@ impl RoutePolicy {
     pub fn insert(&mut self, method: &str, template: &str, requirement: RouteRequirement) -> &mut Self {
         self.entries.insert((method.to_ascii_uppercase(), template.to_owned()), requirement);
         self
+    }
+
+    /// Declares that the handler of a route can serve it de-identified
+    /// (policy file: `deidentifies = true`).
+    pub fn mark_deidentifying(&mut self, method: &str, template: &str) -> &mut Self {
+        self.deidentifying.insert((method.to_ascii_uppercase(), template.to_owned()));
+        self
+    }
+
+    /// Whether the handler of a route can serve it de-identified.
+    pub fn deidentifies(&self, method: &str, template: &str) -> bool {
+        self.deidentifying.contains(&(method.to_ascii_uppercase(), template.to_owned()))
     }
 
     /// The requirement of a route, if it has one.
@@ -92,7 +108,20 @@ impl RoutePolicy {
             (Some(RouteRequirement::Authenticated), Some(_)) => RouteDecision::Allowed(None),
             (Some(RouteRequirement::Permission { action, resource }), Some(p)) => {
                 let d = policy.authorize(p, *action, resource, purpose, ctx);
-                if d.allowed { RouteDecision::Allowed(Some(d)) } else { RouteDecision::Forbidden(d) }
+                if d.allowed {
+                    return RouteDecision::Allowed(Some(d));
+                }
+                // A de-identifying route may still serve a caller whose only
+                // grant is de-identified data: the handler must then
+                // de-identify everything it serves.
+                if !ctx.deidentified && self.deidentifies(method, template) {
+                    let deid = AccessContext { deidentified: true, ..*ctx };
+                    let d2 = policy.authorize(p, *action, resource, purpose, &deid);
+                    if d2.allowed {
+                        return RouteDecision::AllowedDeidentified(d2);
+                    }
+                }
+                RouteDecision::Forbidden(d)
             }
         }
     }
@@ -104,6 +133,9 @@ impl RoutePolicy {
 pub enum RouteDecision {
     /// Proceed; carries the policy decision for permission routes (audit it).
     Allowed(Option<Decision>),
+    /// Proceed, but only with de-identified data: the caller's grant is
+    /// `deidentified_only` and the route is de-identifying.
+    AllowedDeidentified(Decision),
     /// Authentication required (401).
     Unauthenticated,
     /// Authenticated but not permitted, or unknown route (403).

@@ -34,6 +34,10 @@ pub enum Error {
 /// The error every handler returns: a stable machine code and a generic
 /// message go to the client; the cause stays in the server log (without
 /// PHI), tagged with the request id the client also sees.
+///
+/// The body has OpenAI's error shape (`{"error":{"message","type","param",
+/// "code"}}`) on every route, so the OpenAI SDKs pointed at phigate surface
+/// our errors (401, 403, 429, 503…) the same way they surface their own.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -87,9 +91,22 @@ impl ApiError {
     }
 }
 
+/// OpenAI's error `type` for a status: SDKs map these to exception classes.
+fn error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 404 | 409 | 413 | 415 | 422 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        429 => "rate_limit_error",
+        _ => "server_error",
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let body = serde_json::json!({
+            "error": { "message": self.message, "type": error_type(self.status), "param": null, "code": self.code }
+        });
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()

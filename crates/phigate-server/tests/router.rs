@@ -19,7 +19,7 @@ fn real_state(dir: &std::path::Path) -> AppState {
     let provider = Arc::new(LocalFileProvider::open_or_create(&dir.join("kek.json")).unwrap());
     let store =
         SqliteStore::open(&dir.join("phigate.db"), Arc::new(Keyring::new(provider, Duration::from_secs(60)))).unwrap();
-    AppState { store: Arc::new(store), metrics: Arc::new(Metrics::new()), access: None, audit: None }
+    AppState { store: Arc::new(store), metrics: Arc::new(Metrics::new()), access: None, audit: None, gateway: None }
 }
 
 /// A store whose backing service is down: the only stand-in in these tests,
@@ -89,14 +89,20 @@ async fn health_ready_and_metrics() {
 #[tokio::test]
 async fn readiness_fails_closed_when_a_dependency_is_down() {
     let app = router(
-        AppState { store: Arc::new(DownStore), metrics: Arc::new(Metrics::new()), access: None, audit: None },
+        AppState {
+            store: Arc::new(DownStore),
+            metrics: Arc::new(Metrics::new()),
+            access: None,
+            audit: None,
+            gateway: None,
+        },
         1024,
     );
     let (status, body, _) = call(app.clone(), "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         body,
-        r#"{"error":{"code":"not_ready","message":"a dependency (store or key provider) is unavailable"}}"#
+        r#"{"error":{"code":"not_ready","message":"a dependency (store or key provider) is unavailable","param":null,"type":"server_error"}}"#
     );
     let (status, _, _) = call(app, "/healthz").await;
     assert_eq!(status, StatusCode::OK, "liveness does not depend on the store");
@@ -108,7 +114,10 @@ async fn unknown_routes_are_404_and_metrics_never_carry_the_path() {
     let app = router(real_state(dir.path()), 1024);
     let (status, body, _) = call(app.clone(), "/patients/MRN-CANARY-123?name=Jane%20Canary").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body, r#"{"error":{"code":"not_found","message":"no such resource"}}"#);
+    assert_eq!(
+        body,
+        r#"{"error":{"code":"not_found","message":"no such resource","param":null,"type":"invalid_request_error"}}"#
+    );
     let (_, metrics, _) = call(app, "/metrics").await;
     assert!(!metrics.contains("CANARY") && !metrics.contains("Jane"), "{metrics}");
     assert!(metrics.contains(r#"route="(unmatched)""#));

@@ -59,3 +59,42 @@ fn check_maps_to_allowed_401_and_403() {
         RouteDecision::Forbidden(_)
     ));
 }
+
+#[test]
+fn deidentifying_routes_admit_deidentified_only_grants_and_say_so() {
+    let policy = Policy::default_policy().unwrap();
+    let t = policy.routes();
+    let ctx = AccessContext::at(now());
+    let chat = "/v1/chat/completions";
+    assert!(t.deidentifies("POST", chat) && t.deidentifies("post", "/v1/embeddings"));
+    assert!(!t.deidentifies("GET", "/api/v1/me"));
+    // A clinician's own grant is identified: plain Allowed.
+    let clinician = user(&["clinician"]);
+    assert!(matches!(
+        t.check(&policy, Some(&clinician), "POST", chat, Purpose::Treatment, &ctx),
+        RouteDecision::Allowed(Some(d)) if d.allowed
+    ));
+    // A researcher is admitted only de-identified, and only for research.
+    let researcher = user(&["researcher"]);
+    assert!(matches!(
+        t.check(&policy, Some(&researcher), "POST", chat, Purpose::Research, &ctx),
+        RouteDecision::AllowedDeidentified(d) if d.allowed
+    ));
+    assert!(matches!(
+        t.check(&policy, Some(&researcher), "POST", chat, Purpose::Treatment, &ctx),
+        RouteDecision::Forbidden(_)
+    ));
+    // An administrator has no model-call grant at all.
+    let admin = user(&["administrator"]);
+    assert!(matches!(
+        t.check(&policy, Some(&admin), "POST", chat, Purpose::Operations, &ctx),
+        RouteDecision::Forbidden(_)
+    ));
+}
+
+#[test]
+fn only_permission_routes_can_be_deidentifying() {
+    let text = "version = 1\n[[routes]]\nmethod = \"GET\"\npath = \"/x\"\nauthenticated = true\ndeidentifies = true\n";
+    let err = Policy::from_toml(text).unwrap_err().to_string();
+    assert!(err.contains("routes[0].deidentifies"), "{err}");
+}
