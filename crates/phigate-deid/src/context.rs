@@ -5,13 +5,22 @@
 //! shape it is strong. Rules run over the word list of one note; a name
 //! confirmed by a rule is then found again wherever else it occurs in that
 //! note ("Mr. Lomish … Lomish was extubated").
-
-use std::collections::HashSet;
+//!
+//! Where the rules live: this file holds the cue rules that lean on the
+//! dictionaries (titles, relations, credentials, introducers, FIRST LAST);
+//! `person` the rules that trust a strong cue alone, so that a surname in no
+//! list is still found ("Patient Okonkwo", "Name: …", "… is a 62 year old",
+//! "Okonkwo, Margaret", "seen by …", signatures); `lone` the cue-less lone
+//! names and propagation; `place` facilities and places. Every rule reports
+//! its name in [`Finding::rule`], which [`Detector::explain`](crate::Detector::explain)
+//! shows.
 
 use crate::dictionary::{Cue, Flags};
 use crate::span::{Kind, Span};
 use crate::token::{Lower, Token};
 
+mod lone;
+mod person;
 mod place;
 
 /// A span and the rule that proposed it (kept for tuning and explanation).
@@ -71,6 +80,7 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
         cx.contact(i);
         cx.initial_surname(i);
         cx.first_last(i);
+        cx.person(i);
         cx.facility(i);
         cx.place(i);
         cx.destination(i);
@@ -222,8 +232,11 @@ impl Ctx<'_> {
             return;
         }
         let mut j = i + 1;
-        // "Dr. J. Smith"
-        if self.is_initial(j) && self.joined(j, &['.']) && self.name_after_cue(j + 1, strong) {
+        // "Dr. J. Smith", "Dr. o rourke" (O'Rourke without the apostrophe)
+        if (self.is_initial(j) || (strong && self.word(j) == "o"))
+            && self.joined(j, &['.'])
+            && self.name_after_cue(j + 1, strong)
+        {
             j += 1;
         }
         let stop_first = strong
@@ -254,12 +267,15 @@ impl Ctx<'_> {
         if t.cue != Cue::Relation {
             return;
         }
+        let specific = !self.is(i, &["other", "law", "friend", "partner", "proxy", "hcp", "poa", "companion"]);
         let relative = |cx: &Self, j: usize| {
             cx.tok(j).is_some_and(|n| {
                 !n.has(Flags::STOP | Flags::INITIAL)
                     && n.cue == Cue::None
                     && ((n.has(Flags::NAME) && !n.has(Flags::COMMON))
-                        || (n.has(Flags::FIRST) && (cx.proper_case(j) || cx.shouting))
+                        // "daughter pat": after a relation a first name is a
+                        // name in any case, unless the relation is vague.
+                        || (n.has(Flags::FIRST) && (cx.proper_case(j) || cx.shouting || specific))
                         || (!n.has(Flags::COMMON) && cx.proper_case(j)))
             })
         };
@@ -365,7 +381,14 @@ impl Ctx<'_> {
         if !self.joined(i, &[':', ',']) {
             return;
         }
-        let j = i + 1;
+        let mut j = i + 1;
+        // "per d ross": an initial, then the surname.
+        if self.tok(j).is_some_and(|n| n.has(Flags::INITIAL) && !n.has(Flags::STOP))
+            && self.joined(j, &['.'])
+            && self.tok(j + 1).is_some_and(|n| n.has(Flags::LAST) && !n.has(Flags::COMMON | Flags::STOP))
+        {
+            j += 1;
+        }
         let ok = self.tok(j).is_some_and(|n| {
             !n.has(Flags::STOP | Flags::INITIAL)
                 && n.cue == Cue::None
@@ -374,7 +397,7 @@ impl Ctx<'_> {
         });
         if ok {
             let last = self.extend(j);
-            self.emit(j, last, Kind::Name, "introducer");
+            self.emit(i + 1, last, Kind::Name, "introducer");
         }
     }
 
@@ -489,78 +512,6 @@ impl Ctx<'_> {
             let j = i + 1;
             if self.gap_after(i) == ", " && self.tok(j).is_some_and(|n| n.has(Flags::FIRST) && clean(&n)) {
                 self.emit(i, j, Kind::Name, "last-comma-first");
-            }
-        }
-    }
-
-    fn lone_first(&mut self, i: usize) {
-        let Some(t) = self.tok(i) else { return };
-        if t.has(Flags::FIRST)
-            && self.name_alone(i)
-            && t.end - t.start >= 3
-            && !t.has(Flags::PLACE)
-            && (self.shouting || t.has(Flags::CAP) || !t.has(Flags::LAST))
-            // "pasty", "kit", "SUN": an English word needs a capital to count.
-            && (!t.has(Flags::ENGLISH) || self.proper_case(i))
-        {
-            let last = self.extend(i);
-            self.emit(i, last, Kind::Name, "lone-first");
-        }
-    }
-
-    fn lone_last(&mut self, i: usize) {
-        let Some(t) = self.tok(i) else { return };
-        if !t.has(Flags::LAST) || !self.name_alone(i) || t.end - t.start < 4 || t.has(Flags::PLACE) {
-            return;
-        }
-        if self.shouting {
-            // Capitals say nothing here: only rarer surnames that are not
-            // also first names or vocabulary.
-            if t.end - t.start >= 5 && !t.has(Flags::FIRST | Flags::ENGLISH) {
-                self.emit(i, i, Kind::Name, "lone-last-caps");
-            }
-            return;
-        }
-        if t.has(Flags::CAP) && !t.has(Flags::UPPER) {
-            // Capitalized at a sentence start says nothing.
-            let before = self.text[..t.start].trim_end_matches([' ', '\t']);
-            if before.is_empty() || before.ends_with(['.', '\n', ':', '-']) {
-                return;
-            }
-            self.emit(i, i, Kind::Name, "lone-last");
-        }
-    }
-
-    /// Finds every other mention of words confirmed as names by a strong rule.
-    fn propagate(&mut self) {
-        let mut confirmed: HashSet<String> = HashSet::new();
-        for f in &self.out {
-            if f.span.kind != Kind::Name || f.rule.starts_with("lone") {
-                continue;
-            }
-            // Tokens are sorted: find the first inside the span by bisection.
-            let from = self.toks.partition_point(|t| t.start < f.span.start);
-            for t in self.toks[from..].iter().take_while(|t| t.end <= f.span.end) {
-                if !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL) && t.end - t.start >= 3 {
-                    confirmed.insert(t.text(self.text).to_lowercase());
-                }
-            }
-        }
-        if confirmed.is_empty() {
-            return;
-        }
-        for t in self.toks {
-            if t.cue != Cue::None || t.end - t.start < 3 {
-                continue;
-            }
-            let w = t.text(self.text);
-            let hit = if w.is_ascii() {
-                confirmed.contains(Lower::new(w).as_str())
-            } else {
-                confirmed.contains(&w.to_lowercase())
-            };
-            if hit {
-                self.out.push(Finding { span: Span::new(t.start, t.end, Kind::Name), rule: "propagate" });
             }
         }
     }

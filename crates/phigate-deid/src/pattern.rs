@@ -22,7 +22,7 @@ use crate::token::{Lower, Token};
 mod checksum;
 mod date;
 pub use checksum::{luhn_ok, npi_ok, ssn_ok, vin_ok};
-use date::{UNIT_WORDS, numeric_dates, written_dates};
+use date::{UNIT_WORDS, apostrophe_years, numeric_dates, written_dates};
 
 struct Patterns {
     date_numeric: Regex,
@@ -199,6 +199,9 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     };
     if on(DATE_NUMERIC) {
         numeric_dates(p, text, out);
+    }
+    if text.as_bytes().contains(&b'\'') {
+        apostrophe_years(text, out);
     }
     if on(DATE_ISO) {
         for m in p.date_iso.find_iter(text) {

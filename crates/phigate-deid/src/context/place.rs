@@ -7,6 +7,7 @@
 use super::{Ctx, Finding};
 use crate::dictionary::{self, Cue, Flags};
 use crate::span::{Kind, Span};
+use crate::token::Lower;
 
 impl Ctx<'_> {
     /// Site facilities, "X Hospital", "St. Mary's", "U of Maryland".
@@ -15,10 +16,19 @@ impl Ctx<'_> {
         if t.has(Flags::FACILITY) && !t.has(Flags::COMMON | Flags::STOP) {
             self.emit(i, i, Kind::Location, "facility");
         }
+        // "mackerer campus": before a suffix that only follows names, a word
+        // no list knows (not English either) names the facility in any case.
+        let strong_suffix = t.cue == Cue::FacilitySuffix
+            && self.is(
+                i,
+                &["hospital", "hosp", "campus", "clinic", "institute", "pavilion", "infirmary", "center", "centre"],
+            );
         let proper = |cx: &Self, k: usize| {
             cx.tok(k).is_some_and(|p| {
                 !p.has(Flags::STOP | Flags::COMMON)
-                    && (p.has(Flags::FACILITY | Flags::PLACE | Flags::NAME) || cx.proper_case(k))
+                    && (p.has(Flags::FACILITY | Flags::PLACE | Flags::NAME)
+                        || cx.proper_case(k)
+                        || (strong_suffix && p.end - p.start >= 3 && !dictionary::is_english_word(p.text(cx.text))))
             })
         };
         if t.cue == Cue::FacilitySuffix && i > 0 && self.joined(i - 1, &[]) {
@@ -159,7 +169,9 @@ impl Ctx<'_> {
                     _ => false,
                 }
         });
+        // "arrived on milrinone": after "on" only a unit with a number.
         let moved = k > 0
+            && !self.is(k, &["on"])
             && self.joined(k - 1, &['.', '-'])
             && (self.toks[k - 1].cue == Cue::Residence
                 || self.is(
@@ -184,7 +196,13 @@ impl Ctx<'_> {
                         "trans",
                     ],
                 ));
-        if moved || (unit_number && self.is(k, &["to", "on", "from"])) {
+        if !(moved || (unit_number && self.is(k, &["to", "on", "from"]))) {
+            return;
+        }
+        // "transfer to stepdown", "able to reinsert": units and English words.
+        let w = t.text(self.text);
+        let english = !t.has(Flags::NAME | Flags::PLACE | Flags::FACILITY) && dictionary::is_english_word(w);
+        if !is_unit_abbreviation(w) && !english {
             self.emit(i, i, Kind::Location, "destination");
         }
     }
@@ -216,6 +234,21 @@ const GENERIC_FACILITY_WORDS: &[&str] = &[
     "st",
     "saint",
 ];
+
+/// Names of hospital units, not places: "MICU", "NSICU", "micua", "CCU",
+/// "PACU", "CSRU", "stepdown".
+fn is_unit_abbreviation(w: &str) -> bool {
+    let w = Lower::new(w);
+    let w = w.as_str();
+    let core = if w.len() > 4 { &w[..w.len() - 1] } else { w };
+    w.len() <= 8
+        && (w.contains("icu")
+            || w.contains("ccu")
+            || core.ends_with("cu")
+            || (core.ends_with("ru") && w.len() <= 5)
+            || w.starts_with("stepdown")
+            || w.starts_with("tele"))
+}
 
 fn is_state(w: &str) -> bool {
     const STATES: &[&str] = &[

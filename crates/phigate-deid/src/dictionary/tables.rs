@@ -25,6 +25,13 @@ pub(super) const TITLES: &[&str] = &[
     "chaplain",
     "caseworker",
     "pastor",
+    "ho",
+    "intern",
+    "hospitalist",
+    "surgeon",
+    "physician",
+    "therapist",
+    "pharmacist",
 ];
 pub(super) const RELATIONS: &[&str] = &[
     "son",
@@ -152,6 +159,11 @@ pub(super) const FACILITY_SUFFIXES: &[&str] = &[
     "county",
     "parish",
     "township",
+    "campus",
+    "pavilion",
+    "institute",
+    "ctr",
+    "healthcare",
 ];
 pub(super) const SAINTS: &[&str] = &["st", "saint"];
 pub(super) const ID_CUES: &[&str] = &[

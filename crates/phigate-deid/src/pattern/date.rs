@@ -7,6 +7,20 @@ use regex::Captures;
 use super::{Match, Patterns, next_word, prev_word};
 use crate::span::{Kind, Span};
 
+/// "CABG '79", "PTCA in '09": a two-digit year after an apostrophe that
+/// starts a word (not "120-140's", not the feet of "5'10").
+pub(super) fn apostrophe_years(text: &str, out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    for (i, _) in text.match_indices('\'') {
+        let two_digits = b.get(i + 1..i + 3).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        let word_start = i == 0 || matches!(b[i - 1], b' ' | b'(' | b',' | b'\n' | b'\t' | b'/');
+        let ends = !b.get(i + 3).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'\'');
+        if two_digits && word_start && ends {
+            out.push(Span::new(i + 1, i + 3, Kind::Date));
+        }
+    }
+}
+
 /// Words after a number that make it a quantity, not a date or phone.
 pub(super) const UNIT_WORDS: &[&str] = &[
     "mg", "mcg", "g", "kg", "ml", "cc", "l", "lpm", "u", "units", "unit", "meq", "mmol", "tab", "tabs", "tablet",
@@ -174,8 +188,16 @@ fn numeric_date_kind(text: &str, caps: &Captures<'_>) -> Option<Kind> {
         if RATIO_WORDS.contains(&prev.as_str()) {
             return None;
         }
-        if day == 10 && PAIN_WORDS.contains(&prev.as_str()) {
-            return None;
+        // Pain scores: "pain 6/10", "pain #9/10", "chest pain (7/10)",
+        // "experiencing 6/10 cp".
+        if day == 10 {
+            let head = text[..m.start()].trim_end_matches([' ', '#', '(']);
+            if PAIN_WORDS.contains(&prev.as_str())
+                || PAIN_WORDS.contains(&prev_word(head, head.len()).as_str())
+                || ["cp", "discomfort", "ha", "headache", "incisional"].contains(&next.as_str())
+            {
+                return None;
+            }
         }
         // "5/5", "10/5", "2/2": ventilator settings and counts far more often
         // than dates when a setting word or a bare preposition comes first.
