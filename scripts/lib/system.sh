@@ -31,6 +31,18 @@ sys_require() {
 }
 
 # The Rust toolchain cannot be downloaded here; say so clearly if absent.
+# Installs each Debian package that is not installed yet (libraries and
+# headers, which have no command to look for).
+sys_require_pkg() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        sys_apt_install "${missing[@]}"
+    fi
+}
+
 sys_require_cargo() {
     if ! command -v cargo >/dev/null 2>&1; then
         [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"

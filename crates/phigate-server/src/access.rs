@@ -147,6 +147,10 @@ pub struct Caller {
     pub purpose: Option<Purpose>,
     /// The client's address.
     pub source: IpAddr,
+    /// The caller may only receive de-identified data on this route (its
+    /// grant is `deidentified_only`): the handler must de-identify
+    /// everything it sends to a model and must not re-identify answers.
+    pub deidentified_only: bool,
 }
 
 /// The client address of a request (unspecified when unknown).
@@ -287,7 +291,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         purpose.unwrap_or(Purpose::Operations),
         &ctx,
     );
-    let allowed = matches!(decision, RouteDecision::Allowed(_));
+    let allowed = matches!(decision, RouteDecision::Allowed(_) | RouteDecision::AllowedDeidentified(_));
     // Every decision about an authenticated caller is on the record before
     // the handler runs (and a request that cannot be recorded does not run).
     if let Some(p) = &principal {
@@ -308,7 +312,11 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     }
     match decision {
         RouteDecision::Allowed(_) => {
-            req.extensions_mut().insert(Caller { principal, session, purpose, source });
+            req.extensions_mut().insert(Caller { principal, session, purpose, source, deidentified_only: false });
+            next.run(req).await
+        }
+        RouteDecision::AllowedDeidentified(_) => {
+            req.extensions_mut().insert(Caller { principal, session, purpose, source, deidentified_only: true });
             next.run(req).await
         }
         RouteDecision::Unauthenticated => ApiError::unauthorized().into_response(),

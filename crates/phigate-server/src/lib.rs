@@ -6,6 +6,9 @@
 //! - [`routes`]: the router: `/healthz` (alive), `/readyz` (store and key
 //!   provider answer: fails closed with 503), `/metrics` (Prometheus),
 //!   sign-in (`/auth/login`, `/auth/totp`, `/auth/logout`), `/api/v1/me`.
+//! - [`gateway`]: the OpenAI-compatible AI gateway (`/v1/...`): routing
+//!   under the BAA rule, redaction at the boundary, re-identification,
+//!   streaming, per-call audit.
 //! - [`access`]: authentication and authorization in one place: every
 //!   request is checked against the policy's route table after routing.
 //! - [`telemetry`]: request ids, one log line per request, metrics. Log
@@ -17,6 +20,7 @@
 
 pub mod access;
 mod error;
+pub mod gateway;
 pub mod listener;
 pub mod record;
 pub mod routes;

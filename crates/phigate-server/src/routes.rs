@@ -20,6 +20,7 @@ use phigate_store::Store;
 
 use crate::ApiError;
 use crate::access::{self, Access};
+use crate::gateway;
 use crate::telemetry::{self, Metrics};
 
 /// Everything handlers share.
@@ -35,6 +36,8 @@ pub struct AppState {
     /// The audit ledger. The binary always sets it; `None` only in
     /// in-process tests of routes that do not record.
     pub audit: Option<Arc<phigate_audit::Ledger>>,
+    /// The AI gateway; `None` answers its routes with `model_unavailable`.
+    pub gateway: Option<Arc<crate::gateway::Gateway>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,6 +67,11 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("POST", "/api/v1/admin/users/{username}/disable", post(admin::disable_user)),
         ("POST", "/api/v1/admin/service-accounts", post(admin::create_service_account)),
         ("POST", "/api/v1/admin/service-keys/{key_id}/revoke", post(admin::revoke_service_key)),
+        ("GET", "/api/v1/admin/backends", get(gateway::list_backends)),
+        ("POST", "/api/v1/admin/backends/{id}", post(gateway::update_backend)),
+        ("GET", "/v1/models", get(gateway::list_models)),
+        ("POST", "/v1/chat/completions", post(gateway::chat_completions)),
+        ("POST", "/v1/embeddings", post(gateway::embeddings)),
     ]
 }
 

@@ -111,6 +111,7 @@ fn env() -> Env {
         metrics: Arc::new(Metrics::new()),
         access: Some(access.clone()),
         audit: Some(ledger.clone()),
+        gateway: None,
     };
     Env { _dir: dir, app: router(state, 1 << 20), access, ledger, alerts }
 }

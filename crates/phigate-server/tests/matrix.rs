@@ -40,6 +40,26 @@ fn expected(method: &str, path: &str, role: &str, purpose: Option<&str>) -> Stat
             ("privacy_officer", Some("operations")) => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
+        // The gateway's model list: any authenticated caller (this state has no gateway: empty list).
+        ("GET", "/v1/models") => StatusCode::OK,
+        // Model calls: a ModelCall grant for the purpose (researchers only de-identified,
+        // for research; emergency needs break-glass). Past the policy, this state has no
+        // gateway configured: 503 model_unavailable.
+        ("POST", "/v1/chat/completions" | "/v1/embeddings") => match (role, purpose) {
+            (_, None) => StatusCode::BAD_REQUEST,
+            ("clinician" | "triage", Some("treatment"))
+            | ("researcher", Some("research"))
+            | ("service", Some("treatment" | "operations")) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // Backend registry: administrators, for operations (Configuration). No gateway
+        // here: listing is 503; an update with an empty body is a 400 before that.
+        (_, "/api/v1/admin/backends" | "/api/v1/admin/backends/{id}") => match (role, purpose) {
+            (_, None) => StatusCode::BAD_REQUEST,
+            ("administrator", Some("operations")) if method == "GET" => StatusCode::SERVICE_UNAVAILABLE,
+            ("administrator", Some("operations")) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::FORBIDDEN,
+        },
         // Administration: administrators, for operations; a purpose is required.
         // Past the policy: an empty body is a 400, an unknown user or key a 404.
         (_, p) if p.starts_with("/api/v1/admin/") => match (role, purpose) {
@@ -91,6 +111,7 @@ fn state(dir: &std::path::Path) -> (AppState, Arc<Access>) {
         metrics: Arc::new(Metrics::new()),
         access: Some(access.clone()),
         audit: Some(Arc::new(ledger(dir))),
+        gateway: None,
     };
     (state, access)
 }

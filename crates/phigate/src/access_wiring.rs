@@ -121,6 +121,22 @@ pub fn create_demo_accounts(access: &Access) -> anyhow::Result<Vec<(String, Stri
     Ok(created)
 }
 
+/// The demo application's service account (role `service`).
+pub const DEMO_SERVICE: &str = "demo-app";
+
+/// Creates the demo application's service account on first run and returns
+/// its API key (shown once); `None` if it already exists.
+pub fn create_demo_service(access: &Access) -> anyhow::Result<Option<String>> {
+    match access.services.create_account(DEMO_SERVICE, vec![Role::new("service")]) {
+        Ok(account) => {
+            let issued = access.services.issue(&account.id).context("issuing the demo service key")?;
+            Ok(Some(issued.key.expose().to_string()))
+        }
+        Err(phigate_identity::Error::AlreadyExists(_)) => Ok(None),
+        Err(e) => Err(e).context("creating the demo service account"),
+    }
+}
+
 fn rand_bytes() -> anyhow::Result<[u8; 9]> {
     let mut b = [0u8; 9];
     getrandom::getrandom(&mut b).map_err(|_| anyhow::anyhow!("random number generator failed"))?;

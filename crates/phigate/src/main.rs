@@ -7,6 +7,8 @@ mod audit_log;
 mod cli;
 mod commands;
 mod env;
+mod gateway_wiring;
+mod local_models;
 mod logging;
 mod wiring;
 

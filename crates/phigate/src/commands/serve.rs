@@ -12,7 +12,7 @@ use phigate_server::{AppState, listener, router};
 use phigate_store::{Lookup, NewRecord, Store};
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::{access_wiring, audit_log, logging, wiring};
+use crate::{access_wiring, audit_log, gateway_wiring, logging, wiring};
 
 /// Which command is running.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     restrict_dir(&config.data_dir)?;
-    let (store, ledger, built, accounts) = {
+    let (store, ledger, built, accounts, demo_key, (gateway, model_status)) = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let backend = wiring::open_store(&config, true)?;
@@ -47,7 +47,9 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
             let built = access_wiring::build(&config, store.as_ref(), backend.identity_repo())?;
             let accounts =
                 if mode == Mode::Demo { access_wiring::create_demo_accounts(&built.access)? } else { Vec::new() };
-            Ok((store, ledger, built, accounts))
+            let demo_key = if mode == Mode::Demo { access_wiring::create_demo_service(&built.access)? } else { None };
+            let gateway = gateway_wiring::build(&config, &crate::env::ProcessEnv)?;
+            Ok((store, ledger, built, accounts, demo_key, gateway))
         })
         .await??
     };
@@ -78,13 +80,19 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     // (the PostgreSQL client blocks when dropped).
     let store_guard = store.clone();
     let policy_hash = built.policy_hash;
-    let state = AppState { store, metrics: metrics.clone(), access: Some(built.access), audit: Some(ledger.clone()) };
+    let state = AppState {
+        store,
+        metrics: metrics.clone(),
+        access: Some(built.access),
+        audit: Some(ledger.clone()),
+        gateway: Some(gateway),
+    };
     let app = router(state, config.server.max_body_bytes);
     let listener = listener::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "listening");
     let shutdown = shutdown_signal()?;
-    print_banner(&config, mode, fresh, seeded, &accounts, &cert, addr)?;
+    print_banner(&config, mode, fresh, seeded, &accounts, demo_key.as_deref(), &model_status, &cert, addr)?;
 
     record(&ledger, "service.start").await?;
     // Which policy is in force, by content hash: a policy change is on the record.
@@ -152,12 +160,15 @@ fn seed_demo(store: &dyn Store) -> anyhow::Result<usize> {
     Ok(DEMO_PATIENTS.len())
 }
 
+#[allow(clippy::too_many_arguments)] // one line of the banner per argument
 fn print_banner(
     config: &Config,
     mode: Mode,
     fresh: bool,
     seeded: usize,
     accounts: &[(String, String, String)],
+    demo_key: Option<&str>,
+    model_status: &[String],
     cert: &std::path::Path,
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
@@ -193,6 +204,34 @@ fn print_banner(
             )?;
         }
         writeln!(out, "  try             curl --cacert {} https://127.0.0.1:{}/healthz", cert.display(), addr.port())?;
+        writeln!(
+            out,
+            "  AI gateway      OpenAI-compatible at https://127.0.0.1:{}/v1 (models: {}, {})",
+            addr.port(),
+            gateway_wiring::DEFAULT_CHAT_MODEL,
+            gateway_wiring::DEFAULT_EMBED_MODEL
+        )?;
+        for line in model_status {
+            writeln!(out, "  in-process      {line}")?;
+        }
+        match demo_key {
+            Some(key) => {
+                writeln!(out, "  demo app key    (shown once; service account {})", access_wiring::DEMO_SERVICE)?;
+                writeln!(out, "                  OPENAI_API_KEY={key}")?;
+            }
+            None => writeln!(
+                out,
+                "  demo app key    issued at first run; new one: phigate service-accounts rotate --account service:{}",
+                access_wiring::DEMO_SERVICE
+            )?,
+        }
+        writeln!(
+            out,
+            "                  OPENAI_BASE_URL=https://127.0.0.1:{}/v1 SSL_CERT_FILE={}",
+            addr.port(),
+            cert.display()
+        )?;
+        writeln!(out, "                  send header x-purpose-of-use: treatment (or operations)")?;
         writeln!(out, "  stop            Ctrl-C")?;
     }
     // Scripts and tests read this exact line to find the port.
