@@ -87,7 +87,10 @@ async fn run(
     let mut last_error = None;
     for route in routes.iter().filter(|r| r.is_usable()) {
         let (send, vault) = match (route.action, &prepared.redacted) {
-            (Action::Forward, _) => (&prepared.original, None),
+            (Action::Forward, _) => {
+                rec.redacted = None;
+                (&prepared.original, None)
+            }
             (Action::RedactThenForward, Some((redacted, vault, report))) => {
                 rec.redacted = Some(report.clone());
                 (redacted, Some(vault.clone()))

@@ -81,7 +81,10 @@ async fn run(
     let mut last_error = None;
     for route in routes.iter().filter(|r| r.is_usable()) {
         let send = match route.action {
-            Action::Forward => &req,
+            Action::Forward => {
+                rec.redacted = None;
+                &req
+            }
             _ => {
                 rec.redacted = Some(report.clone());
                 &redacted
