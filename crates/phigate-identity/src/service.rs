@@ -152,6 +152,13 @@ impl ServiceAccounts {
 
     /// Authenticates a presented key (from `Authorization: Bearer phg_…`).
     pub fn authenticate(&self, presented: &str) -> Result<Principal, Error> {
+        self.authenticate_until(presented).map(|(p, _)| p)
+    }
+
+    /// Like [`ServiceAccounts::authenticate`], also returning when the key
+    /// expires, so a caller that remembers verified keys never trusts one
+    /// past its expiry.
+    pub fn authenticate_until(&self, presented: &str) -> Result<(Principal, OffsetDateTime), Error> {
         use subtle::ConstantTimeEq;
         let rest = presented.strip_prefix(PREFIX).ok_or(Error::CredentialMalformed)?;
         let (key_id, secret) = rest.split_once('_').ok_or(Error::CredentialMalformed)?;
@@ -175,7 +182,7 @@ impl ServiceAccounts {
         if account.disabled {
             return Err(Error::AccountDisabled);
         }
-        Ok(Principal {
+        let principal = Principal {
             subject: account.id,
             display_name: account.name,
             kind: PrincipalKind::Service,
@@ -183,6 +190,7 @@ impl ServiceAccounts {
             auth_method: AuthMethod::ApiKey,
             session_ref: Some(format!("key:{}", record.key_id)),
             break_glass: None,
-        })
+        };
+        Ok((principal, record.expires_at))
     }
 }

@@ -67,43 +67,79 @@ impl std::fmt::Debug for Access {
     }
 }
 
-/// Bearer JWTs already verified, by SHA-256 of the token.
+/// Bearer credentials already verified (IdP JWTs and `phg_` service keys),
+/// by SHA-256 of the credential.
 ///
-/// Why: clients reuse one access token for many calls, and verifying its
+/// Why: clients reuse one credential for many calls. Verifying a JWT's
 /// signature dominated the cost of an API call (a profile under load put
-/// ~25% of CPU in P-256 arithmetic for ES256 tokens). A hit still honours
-/// the token's own `exp`; an entry also lapses 60 s after verification, so
-/// a key removed from the IdP's JWKS stops being accepted within a minute.
-/// Only successfully verified tokens are kept; anything else is verified
-/// from scratch every time.
+/// ~25% of CPU in P-256 arithmetic for ES256 tokens); a service key costs
+/// two identity-store reads on the blocking pool. A hit still honours the
+/// credential's own expiry; a JWT entry lapses 60 s after verification (a
+/// key removed from the IdP's JWKS stops being accepted within a minute), a
+/// service-key entry after 1 s (a revocation by another instance sharing
+/// the store takes effect within a second). Revoking a service key or disabling an account through the
+/// admin API empties the memory at once ([`VerifiedTokens::clear`]), so a
+/// revoked key is refused on its next request. Only successfully verified
+/// credentials are kept; anything else is verified from scratch every time.
 #[derive(Default)]
-pub struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], (Principal, i64)>>);
+pub struct VerifiedTokens(std::sync::Mutex<Verified>);
+
+/// The memory and its epoch: [`VerifiedTokens::clear`] starts a new epoch,
+/// and a verification that began in an older one is not remembered (it may
+/// have read a key just before it was revoked).
+#[derive(Default)]
+pub struct Verified {
+    epoch: u64,
+    entries: std::collections::HashMap<[u8; 32], (Principal, i64)>,
+}
 
 impl VerifiedTokens {
     /// Most tokens remembered; when full, the memory is simply cleared.
     const MAX: usize = 10_000;
     /// Longest an entry is trusted without verifying again.
     const TTL_SECS: i64 = 60;
+    /// Longest a service key is trusted without reading the store again.
+    pub const SERVICE_KEY_TTL_SECS: i64 = 1;
 
     fn key(token: &str) -> [u8; 32] {
         use sha2::Digest;
         sha2::Sha256::digest(token.as_bytes()).into()
     }
 
-    /// The principal of a token verified before and still valid at `now` (unix seconds).
-    pub fn get(&self, token: &str, now: i64) -> Option<Principal> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&Self::key(token)).filter(|(_, until)| now < *until).map(|(p, _)| p.clone())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Verified> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Remembers a token just verified, until its `exp` or the TTL, whichever is first.
-    pub fn insert(&self, token: &str, principal: &Principal, exp: Option<i64>, now: i64) {
+    /// The principal of a token verified before and still valid at `now` (unix seconds).
+    pub fn get(&self, token: &str, now: i64) -> Option<Principal> {
+        self.lock().entries.get(&Self::key(token)).filter(|(_, until)| now < *until).map(|(p, _)| p.clone())
+    }
+
+    /// The current epoch: read it before verifying, pass it to [`VerifiedTokens::insert`].
+    pub fn epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// Forgets every credential (after a revocation or an account change),
+    /// including verifications still in flight.
+    pub fn clear(&self) {
+        let mut v = self.lock();
+        v.epoch += 1;
+        v.entries.clear();
+    }
+
+    /// Remembers a token verified in `epoch`, until its `exp` or the TTL,
+    /// whichever is first; nothing if the memory was cleared since.
+    pub fn insert(&self, token: &str, principal: &Principal, exp: Option<i64>, now: i64, epoch: u64) {
         let until = exp.map_or(now + Self::TTL_SECS, |e| e.min(now + Self::TTL_SECS));
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= Self::MAX {
-            map.clear();
+        let mut v = self.lock();
+        if v.epoch != epoch {
+            return;
         }
-        map.insert(Self::key(token), (principal.clone(), until));
+        if v.entries.len() >= Self::MAX {
+            v.entries.clear();
+        }
+        v.entries.insert(Self::key(token), (principal.clone(), until));
     }
 }
 
@@ -183,12 +219,12 @@ fn state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The principal of a bearer JWT in the verified-token cache, if any.
+/// The principal of a bearer credential (JWT or service key) in the
+/// verified-credential memory, if any.
 fn cached_bearer(access: &Access, headers: &HeaderMap) -> Option<Principal> {
-    access.jwt.as_ref()?;
     let token = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
-    if token.starts_with("phg_") {
-        return None;
+    if !token.starts_with("phg_") {
+        access.jwt.as_ref()?;
     }
     access.verified_tokens.get(token, access.clock.now().unix_timestamp())
 }
@@ -202,13 +238,23 @@ fn authenticate(
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let text = value.to_str().map_err(|_| ApiError::unauthorized())?;
         let token = text.strip_prefix("Bearer ").ok_or_else(ApiError::unauthorized)?.trim();
+        let epoch = access.verified_tokens.epoch();
         let principal = if token.starts_with("phg_") {
-            access.services.authenticate(token)
+            let now = access.clock.now().unix_timestamp();
+            access.services.authenticate_until(token).map(|(p, until)| {
+                // Remembered for at most a second: a revocation made outside
+                // this process (another instance on the same store) is
+                // honoured within that; one made through this server's admin
+                // API clears the memory at once.
+                let until = until.unix_timestamp().min(now + VerifiedTokens::SERVICE_KEY_TTL_SECS);
+                access.verified_tokens.insert(token, &p, Some(until), now, epoch);
+                p
+            })
         } else if let Some(jwt) = &access.jwt {
             let now = access.clock.now().unix_timestamp();
             jwt.authenticate(token).inspect(|p| {
                 let exp = phigate_identity::jwt::decode_unverified(token).ok().and_then(|t| t.claims.exp);
-                access.verified_tokens.insert(token, p, exp, now);
+                access.verified_tokens.insert(token, p, exp, now, epoch);
             })
         } else {
             return Err(ApiError::unauthorized());
@@ -259,7 +305,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     let resolved = if public && !headers.contains_key(header::AUTHORIZATION) {
         Ok(None)
     } else if let Some(p) = cached {
-        // A token verified moments ago: no signature check, no thread hop.
+        // A credential verified moments ago: no signature check, no store read, no thread hop.
         Ok(Some((p, None)))
     } else {
         let access = access.clone();
@@ -350,14 +396,23 @@ mod tests {
     fn verified_tokens_honour_exp_and_ttl_and_the_exact_token() {
         let cache = VerifiedTokens::default();
         let now = 1_000_000;
-        cache.insert("token-a", &principal(), Some(now + 10), now);
+        cache.insert("token-a", &principal(), Some(now + 10), now, 0);
         assert!(cache.get("token-a", now + 9).is_some());
         assert!(cache.get("token-a", now + 10).is_none(), "expired at exp");
         assert!(cache.get("token-b", now).is_none(), "only the exact token");
-        cache.insert("token-c", &principal(), None, now);
+        cache.insert("token-c", &principal(), None, now, 0);
         assert!(cache.get("token-c", now + 59).is_some());
         assert!(cache.get("token-c", now + 60).is_none(), "re-verified after the TTL");
-        cache.insert("token-d", &principal(), Some(now + 3600), now);
+        cache.insert("token-d", &principal(), Some(now + 3600), now, 0);
         assert!(cache.get("token-d", now + 61).is_none(), "the TTL bounds long-lived tokens");
+        // A clear forgets everything, and a verification begun before it is not remembered.
+        let before = cache.epoch();
+        cache.insert("token-e", &principal(), None, now, before);
+        cache.clear();
+        assert!(cache.get("token-e", now).is_none(), "cleared");
+        cache.insert("token-f", &principal(), None, now, before);
+        assert!(cache.get("token-f", now).is_none(), "verified in an older epoch: not remembered");
+        cache.insert("token-g", &principal(), None, now, cache.epoch());
+        assert!(cache.get("token-g", now).is_some());
     }
 }

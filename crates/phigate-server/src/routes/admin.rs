@@ -140,7 +140,9 @@ pub async fn disable_user(
     let access = access(&state)?;
     let name = username.clone();
     let ended = audited(&state, &caller, &headers, "user.disable", ("user", username.clone()), move || {
-        access.local.set_disabled(&name, true)
+        let ended = access.local.set_disabled(&name, true);
+        access.verified_tokens.clear();
+        ended
     })
     .await?;
     Ok(Json(serde_json::json!({ "username": username, "disabled": true, "sessions_ended": ended })).into_response())
@@ -188,7 +190,10 @@ pub async fn revoke_service_key(
     let access = access(&state)?;
     let id = key_id.clone();
     audited(&state, &caller, &headers, "service_key.revoke", ("service_key", key_id.clone()), move || {
-        access.services.revoke(&id)
+        let revoked = access.services.revoke(&id);
+        // Refused from the next request on: forget every verified credential.
+        access.verified_tokens.clear();
+        revoked
     })
     .await?;
     Ok(Json(serde_json::json!({ "key_id": key_id, "revoked": true })).into_response())
