@@ -44,17 +44,7 @@ pub async fn embeddings(
         Some(gw) => run(&state, &gw, &caller, rid.clone(), start, body, &mut rec).await,
         None => Err(GatewayError::new(ErrorBody::model_unavailable("any"))),
     };
-    match result {
-        Ok(resp) => resp,
-        Err(e) => {
-            rec.overhead = overhead(start, rec.backend_time);
-            let rec = std::mem::take(&mut rec).failed(&e);
-            if let Err(audit) = record::write(&state, &caller, rid, rec).await {
-                return audit.into_response();
-            }
-            e.into_response()
-        }
-    }
+    record::answer(&state, &caller, rid, start, rec, result).await
 }
 
 async fn run(

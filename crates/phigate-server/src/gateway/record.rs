@@ -154,6 +154,30 @@ fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
+/// The handler's reply: a successful call recorded itself on the way;
+/// a failed one is recorded here (with the gateway's time so far), and if
+/// even that record cannot be written the client gets `audit_unavailable`.
+pub(crate) async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    rid: Option<String>,
+    start: std::time::Instant,
+    mut rec: CallRecord,
+    result: Result<axum::response::Response, GatewayError>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match result {
+        Ok(resp) => resp,
+        Err(e) => {
+            rec.overhead = super::overhead(start, rec.backend_time);
+            if let Err(audit) = write(state, caller, rid, rec.failed(&e)).await {
+                return audit.into_response();
+            }
+            e.into_response()
+        }
+    }
+}
+
 /// Writes the call's entry and waits until it is durable.
 pub(crate) async fn write(
     state: &AppState,
