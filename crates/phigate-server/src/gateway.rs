@@ -60,6 +60,10 @@ pub struct Gateway {
     local: Option<Arc<dyn LocalModels>>,
     templates: TemplateRegistry,
     limiter: Mutex<RateLimiter>,
+    /// Serialises registry changes: each reads the registry and the
+    /// overrides file, changes them and writes both back; two at once would
+    /// lose one.
+    admin: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -100,6 +104,7 @@ impl Gateway {
             local: parts.local,
             templates: parts.templates,
             limiter: Mutex::new(parts.limiter),
+            admin: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -175,6 +175,7 @@ pub async fn update_backend(
     if update.approval.is_none() && update.baa.is_none() {
         return Err(ApiError::bad_request("empty_update", "give approval and/or baa"));
     }
+    let _one_change_at_a_time = gw.admin.lock().await;
     let today = time::OffsetDateTime::now_utc().date();
     let mut registry = Registry::clone(&gw.registry());
     let mut actions = Vec::new();
