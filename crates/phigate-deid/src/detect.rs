@@ -5,10 +5,11 @@
 //! Overlapping proposals are unioned into one span rather than one being
 //! dropped: a partial redaction leaves the rest of an identifier readable.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
+use crate::classifier::{self, Model};
 use crate::context::{self, Finding, RuleSet};
 use crate::dictionary::Flags;
 use crate::known::KnownIdentifiers;
@@ -20,6 +21,19 @@ use crate::{dictionary, pattern, token};
 pub struct Detector {
     rules: RuleSet,
     disabled: Vec<Kind>,
+    classifier: Classifier,
+}
+
+/// Which learned model the classifier layer uses.
+#[derive(Clone, Debug, Default)]
+enum Classifier {
+    /// The model shipped in the crate (`data/classifier.bin`).
+    #[default]
+    Embedded,
+    /// A model the caller trained (validation folds, experiments).
+    Custom(Arc<Model>),
+    /// The layer is off (to measure what it adds).
+    Off,
 }
 
 impl Detector {
@@ -29,7 +43,15 @@ impl Detector {
     pub fn new() -> Self {
         dictionary::warm_up();
         pattern::warm_up();
+        let _ = classifier::embedded();
         Self::default()
+    }
+
+    /// Uses `model` for the classifier layer instead of the shipped one;
+    /// `None` turns the layer off.
+    pub fn with_classifier(mut self, model: Option<Arc<Model>>) -> Self {
+        self.classifier = model.map_or(Classifier::Off, Classifier::Custom);
+        self
     }
 
     /// Chooses the optional context rules (for measurement and tuning).
@@ -115,6 +137,33 @@ impl Detector {
             out.retain(|f| !in_hole(f.span.start, f.span.end));
         }
         out.extend(context::find(text, &tokens, self.rules));
+        let model = match &self.classifier {
+            Classifier::Embedded => Some(classifier::embedded()),
+            Classifier::Custom(m) => Some(Arc::clone(m)),
+            Classifier::Off => None,
+        };
+        if let Some(model) = model {
+            // Words another layer already took are not scored again: the
+            // classifier only adds what the rules missed.
+            let mut taken: Vec<(usize, usize)> = out.iter().map(|f| (f.span.start, f.span.end)).collect();
+            taken.sort_unstable();
+            // Running maximum of ends: a word is covered if some span that
+            // starts before the word's end reaches past its start.
+            let mut reach = 0;
+            let reach: Vec<usize> = taken
+                .iter()
+                .map(|&(_, e)| {
+                    reach = reach.max(e);
+                    reach
+                })
+                .collect();
+            let covered = |s: usize, e: usize| {
+                let i = taken.partition_point(|&(ts, _)| ts < e);
+                i > 0 && reach[i - 1] > s
+            };
+            let found = model.find(text, &tokens, covered);
+            out.extend(found);
+        }
         if let Some(k) = known {
             let mut spans = Vec::new();
             k.find(text, &mut spans);

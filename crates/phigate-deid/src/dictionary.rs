@@ -72,6 +72,21 @@ impl Flags {
     pub const fn without(self, other: Flags) -> Flags {
         Flags(self.0 & !other.0)
     }
+
+    /// `self` with the flags of `other` (the `const` form of `|`).
+    pub const fn union(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    /// Only the flags `self` shares with `other`.
+    pub const fn only(self, other: Flags) -> Flags {
+        Flags(self.0 & other.0)
+    }
+
+    /// The raw bits (stable: the classifier's model file hashes them).
+    pub const fn bits(self) -> u16 {
+        self.0
+    }
 }
 
 impl BitOr for Flags {

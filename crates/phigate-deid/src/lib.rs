@@ -34,8 +34,13 @@
 //!    MRN, address, phone), matched exactly and as case, spacing and initial
 //!    variants.
 //!
-//! A learned token classifier is planned as a fifth layer; [`Detector`] keeps
-//! layers independent so it can be added without touching the others.
+//! 5. [`classifier`]: a learned per-word classifier (averaged perceptron over
+//!    hashed features of the word, its neighbours, their flags, cues and the
+//!    punctuation around them) that proposes names and places the rules
+//!    missed. Trained on the training split only by `cargo run --release -p
+//!    phigate-deid --example train_classifier` (model: `data/classifier.bin`,
+//!    32 KB); its threshold was chosen by 3-fold cross-validation inside the
+//!    training split (`--validate`).
 //!
 //! Operators ([`operators`]) then replace each span as a [`policy::Policy`]
 //! says: redact, mask, consistent surrogate, keyed HMAC pseudonym, per-patient
@@ -53,19 +58,21 @@
 //! --holdout 2 --out DIR` builds the corpus-derived lists without training
 //! fold 2 (`patient % 4 == 2`), which is then scored as a validation fold.
 //!
-//! Figures (entity level, any overlap, `DateYear` excluded; 2026-11, after
-//! the cue rules of issue 3; before them in brackets):
+//! Figures (entity level, any overlap, `DateYear` excluded; 2026-11):
 //!
-//! | split | recall | precision |
+//! | split | rules only (issue 3 cue rules) | + classifier layer |
 //! |---|---|---|
-//! | train (1,302 spans) | 0.975 (0.970) | 0.958 (0.949) |
-//! | test (431 spans) | 0.926 (0.921) | 0.903 (0.885) |
+//! | train (1,302 spans) recall / precision | 0.975 / 0.958 | 0.985 / 0.958 |
+//! | test (431 spans) recall / precision | 0.926 / 0.903 | 0.933 / 0.883 |
 //!
-//! Test recall stays below the 0.98 target: 32 test spans are still missed
-//! (by type: 14 names, 9 dates, 9 locations). The nursing notes rarely use
-//! the cue shapes of chat prompts ("Patient Margaret Okonkwo"), so the cue
-//! rules show up less here than in `tests/name_cues.rs`; the English-word
-//! filter and the unit and typo checks are what lifted test precision.
+//! The train figure with the classifier is memorised (it was fitted there);
+//! its 3-fold cross-validation inside the training split is the honest
+//! estimate: recall 0.9754 → 0.9770, precision 0.958 → 0.929 at the shipped
+//! threshold. Test recall stays below the 0.98 target: 29 test spans are
+//! still missed. The nursing notes rarely use the cue shapes of chat prompts
+//! ("Patient Margaret Okonkwo"), so the cue rules show up less here than in
+//! `tests/name_cues.rs`; the English-word filter and the unit and typo
+//! checks are what lifted test precision.
 //!
 //! Reproduce the figures (train, test, and the Safe Harbor seed file) and the
 //! single-thread throughput with:
@@ -85,6 +92,7 @@
 //! handed ([`jsonl`]). Nothing here logs; no error message carries PHI.
 #![warn(missing_docs)]
 
+pub mod classifier;
 pub mod context;
 pub mod detect;
 pub mod dictionary;
@@ -148,6 +156,12 @@ pub enum Error {
     /// An evaluation split name that does not exist was requested.
     #[error("unknown split {0:?} (expected \"train\", \"test\" or \"all\")")]
     UnknownSplit(String),
+    /// A classifier model file is damaged or from another version.
+    #[error("classifier model: {reason}")]
+    ClassifierModel {
+        /// What was wrong with the file.
+        reason: &'static str,
+    },
     /// An operator needs a key (keyed pseudonym) and none was supplied.
     #[error("the policy uses the pseudonym operator but no pseudonym key was supplied")]
     MissingKey,

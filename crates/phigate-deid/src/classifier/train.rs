@@ -1,0 +1,119 @@
+//! Training: an averaged multiclass perceptron over the words of gold notes.
+//!
+//! Chosen over anything heavier because it trains in seconds on one core,
+//! is deterministic for a given seed, and its averaged weights generalise
+//! about as well as a logistic regression on data this size. Everything is
+//! pure: the caller reads the corpus, picks the split, and writes the file
+//! (`examples/train_classifier.rs`).
+
+use super::features::{PER_TOKEN, TextFeatures};
+use super::{CLASSES, Model, NAME, OUTSIDE, PLACE, is_candidate};
+use crate::span::Kind;
+use crate::token::tokenize;
+
+/// One training word: its features and gold class.
+#[derive(Clone, Copy, Debug)]
+pub struct Example {
+    /// Hashed features.
+    pub features: [u32; PER_TOKEN],
+    /// Gold class ([`OUTSIDE`], [`NAME`] or [`PLACE`]).
+    pub label: u8,
+}
+
+/// Training examples of one note. `gold` holds byte spans with their kind;
+/// words inside identifiers of other kinds (a month inside a date) are left
+/// out rather than taught as "outside".
+pub fn examples(text: &str, gold: &[(usize, usize, Kind)], bits: u32, out: &mut Vec<Example>) {
+    let tokens = tokenize(text);
+    let feats = TextFeatures::new(text, &tokens);
+    for (i, t) in tokens.iter().enumerate() {
+        if !is_candidate(t) {
+            continue;
+        }
+        let label = match gold.iter().find(|&&(s, e, _)| t.start < e && s < t.end).map(|g| g.2) {
+            None => OUTSIDE,
+            Some(Kind::Name) => NAME,
+            Some(Kind::Location | Kind::Address) => PLACE,
+            Some(_) => continue,
+        };
+        out.push(Example { features: feats.of(i, bits), label: label as u8 });
+    }
+}
+
+/// Trains for `epochs` passes in an order shuffled by `seed`; returns the
+/// averaged weights.
+pub fn train(examples: &[Example], bits: u32, epochs: usize, seed: u64, threshold: f32) -> Model {
+    let n = 1usize << bits;
+    let mut w = vec![[0.0f32; CLASSES]; n];
+    // Sum of (step number × update), for the averaging trick: the average of
+    // all intermediate weight vectors is w - u / steps.
+    let mut u = vec![[0.0f32; CLASSES]; n];
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut rng = seed | 1;
+    let mut step = 1.0f32;
+    for _ in 0..epochs {
+        // Fisher-Yates with xorshift64: deterministic, no dependency.
+        for i in (1..order.len()).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            order.swap(i, (rng % (i as u64 + 1)) as usize);
+        }
+        for &k in &order {
+            let ex = &examples[k];
+            let mut s = [0.0f32; CLASSES];
+            for &f in &ex.features {
+                for c in 0..CLASSES {
+                    s[c] += w[f as usize][c];
+                }
+            }
+            let guess = (0..CLASSES).fold(0, |b, c| if s[c] > s[b] { c } else { b });
+            let gold = usize::from(ex.label);
+            if guess != gold {
+                for &f in &ex.features {
+                    let f = f as usize;
+                    w[f][gold] += 1.0;
+                    w[f][guess] -= 1.0;
+                    u[f][gold] += step;
+                    u[f][guess] -= step;
+                }
+            }
+            step += 1.0;
+        }
+    }
+    let mut model = Model::zeros(bits, threshold);
+    for ((m, w), u) in model.weights_mut().iter_mut().zip(&w).zip(&u) {
+        for c in 0..CLASSES {
+            m[c] = w[c] - u[c] / step;
+        }
+    }
+    model
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_a_separable_toy_problem_deterministically() {
+        let notes = [
+            ("Called wife Roxanne about plan.", "Roxanne"),
+            ("Called wife Ottilie about plan.", "Ottilie"),
+            ("Called wife Zenobia about plan.", "Zenobia"),
+            ("Called wife Marguerite about plan.", "Marguerite"),
+        ];
+        let mut ex = Vec::new();
+        for (text, name) in notes {
+            let s = text.find(name).unwrap();
+            examples(text, &[(s, s + name.len(), Kind::Name)], 16, &mut ex);
+        }
+        let a = train(&ex, 16, 5, 7, 0.0);
+        let b = train(&ex, 16, 5, 7, 0.0);
+        assert_eq!(a.encode(), b.encode(), "same seed, same model");
+        let text = "Called wife Philippa about plan.";
+        let tokens = tokenize(text);
+        let found = a.find(text, &tokens, |_, _| false);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(&text[found[0].span.start..found[0].span.end], "Philippa");
+    }
+}
