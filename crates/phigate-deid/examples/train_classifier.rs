@@ -19,17 +19,13 @@ use std::sync::Arc;
 
 use phigate_deid::Detector;
 use phigate_deid::classifier::Model;
-use phigate_deid::classifier::train::{Example, examples, train};
-use phigate_deid::eval::{EvalOptions, GoldNote, Split, corpus_kind, evaluate, read_gold};
-use phigate_deid::span::CharIndex;
-
-/// Margin over "outside" a class needs; chosen with `--validate`.
-const DEFAULT_THRESHOLD: f32 = -2.0;
+use phigate_deid::classifier::train::{self, Settings};
+use phigate_deid::eval::{EvalOptions, GoldNote, Split, evaluate, read_gold};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut bits, mut epochs, mut threshold, mut seed, mut validate) =
-        (18u32, 8usize, DEFAULT_THRESHOLD, 42u64, false);
+    let d = Settings::default();
+    let (mut bits, mut epochs, mut threshold, mut seed, mut validate) = (d.bits, d.epochs, d.threshold, d.seed, false);
     let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/classifier.bin");
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -58,21 +54,9 @@ fn main() {
 }
 
 fn fit(notes: &[GoldNote], bits: u32, epochs: usize, seed: u64, threshold: f32) -> Model {
-    let mut ex: Vec<Example> = Vec::new();
-    for n in notes {
-        let text = n.text.expose();
-        let idx = CharIndex::new(text);
-        let gold: Vec<_> = n
-            .spans
-            .iter()
-            .filter_map(|g| Some((idx.byte_of_char(g.start)?, idx.byte_of_char(g.end)?, corpus_kind(&g.kind)?)))
-            .collect();
-        examples(text, &gold, bits, &mut ex);
-    }
-    let positives = ex.iter().filter(|e| e.label != 0).count();
-    eprintln!("training on {} notes: {} words, {} inside names or places", notes.len(), ex.len(), positives);
+    eprintln!("training on {} notes", notes.len());
     let started = std::time::Instant::now();
-    let model = train(&ex, bits, epochs, seed, threshold);
+    let model = train::fit(notes, Settings { bits, epochs, seed, threshold });
     eprintln!("trained in {:.2} s ({epochs} epochs, 2^{bits} features)", started.elapsed().as_secs_f64());
     model
 }

@@ -8,8 +8,47 @@
 
 use super::features::{PER_TOKEN, TextFeatures};
 use super::{CLASSES, Model, NAME, OUTSIDE, PLACE, is_candidate};
-use crate::span::Kind;
+use crate::eval::{GoldNote, corpus_kind};
+use crate::span::{CharIndex, Kind};
 use crate::token::tokenize;
+
+/// The settings the shipped model was trained with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// Hash width of the feature space.
+    pub bits: u32,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Shuffle seed.
+    pub seed: u64,
+    /// Decision threshold written into the model. Chosen by 3-fold
+    /// cross-validation inside the training split (`train_classifier
+    /// --validate`): at -2 the layer adds recall for a few points of
+    /// precision, and recall is what protects patients.
+    pub threshold: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { bits: 18, epochs: 8, seed: 42, threshold: -2.0 }
+    }
+}
+
+/// Trains on gold notes (the caller has already removed the test split).
+pub fn fit(notes: &[GoldNote], settings: Settings) -> Model {
+    let mut ex: Vec<Example> = Vec::new();
+    for n in notes {
+        let text = n.text.expose();
+        let idx = CharIndex::new(text);
+        let gold: Vec<_> = n
+            .spans
+            .iter()
+            .filter_map(|g| Some((idx.byte_of_char(g.start)?, idx.byte_of_char(g.end)?, corpus_kind(&g.kind)?)))
+            .collect();
+        examples(text, &gold, settings.bits, &mut ex);
+    }
+    train(&ex, settings.bits, settings.epochs, settings.seed, settings.threshold)
+}
 
 /// One training word: its features and gold class.
 #[derive(Clone, Copy, Debug)]
