@@ -43,24 +43,14 @@ fn main() {
     let start = Instant::now();
     let detector = Detector::new();
     let warm = start.elapsed();
-    // Warm caches once, then time whole passes for at least two seconds.
     let mut spans = 0usize;
     for t in &texts {
         spans += detector.detect(t).len();
     }
-    let mut passes = 0u32;
-    let mut elapsed = Duration::ZERO;
-    let cpu0 = cpu_seconds();
-    while elapsed < Duration::from_secs(4) || passes < 5 {
-        let t0 = Instant::now();
-        for t in &texts {
-            std::hint::black_box(detector.detect(std::hint::black_box(t)));
-        }
-        elapsed += t0.elapsed();
-        passes += 1;
-    }
-    let per_pass = elapsed.as_secs_f64() / f64::from(passes);
-    let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| (b - a) / f64::from(passes));
+    let (per_pass, cpu, passes) = measure(&detector, &texts);
+    // The same run without the learned layer: what the classifier costs.
+    let rules_only = Detector::new().with_classifier(None);
+    let (rules_pass, _, _) = measure(&rules_only, &texts);
     println!("input: {what}, {bytes} bytes, {spans} spans per pass");
     println!("dictionary + regex start-up: {:.1} ms", warm.as_secs_f64() * 1e3);
     println!(
@@ -68,10 +58,44 @@ fn main() {
         bytes as f64 / per_pass / 1e6,
         per_pass * 1e3
     );
+    println!(
+        "detect without the classifier layer, same run: {:.1} MB/s (the layer costs {:.0}% of the time)",
+        bytes as f64 / rules_pass / 1e6,
+        (1.0 - rules_pass / per_pass) * 100.0
+    );
     if let Some(c) = cpu.filter(|c| *c > 0.0) {
         println!(
             "detect, single thread, per CPU-second: {:.1} MB/s (wall-clock figure is lower when other jobs share the cores)",
             bytes as f64 / c / 1e6
         );
     }
+    // One machine-readable line for scripts/bench-deid (same figures as above).
+    println!(
+        "bench-deid-json {{\"shared_corpus\":{},\"bytes\":{bytes},\"passes\":{passes},\"startup_ms\":{:.1},\"mb_per_s_wall\":{:.3},\"mb_per_s_cpu\":{}}}",
+        what.starts_with("PhysioNet"),
+        warm.as_secs_f64() * 1e3,
+        bytes as f64 / per_pass / 1e6,
+        cpu.filter(|c| *c > 0.0).map_or_else(|| "null".to_owned(), |c| format!("{:.3}", bytes as f64 / c / 1e6))
+    );
+}
+
+/// Warms caches with one pass, then times whole passes for at least four
+/// seconds: (seconds per pass, CPU seconds per pass, passes).
+fn measure(detector: &Detector, texts: &[String]) -> (f64, Option<f64>, u32) {
+    for t in texts {
+        std::hint::black_box(detector.detect(t));
+    }
+    let mut passes = 0u32;
+    let mut elapsed = Duration::ZERO;
+    let cpu0 = cpu_seconds();
+    while elapsed < Duration::from_secs(4) || passes < 5 {
+        let t0 = Instant::now();
+        for t in texts {
+            std::hint::black_box(detector.detect(std::hint::black_box(t)));
+        }
+        elapsed += t0.elapsed();
+        passes += 1;
+    }
+    let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| (b - a) / f64::from(passes));
+    (elapsed.as_secs_f64() / f64::from(passes), cpu, passes)
 }

@@ -224,10 +224,12 @@ impl Model {
     }
 }
 
-/// Words the classifier scores: everything but function words, which are
-/// never an identifier on their own (training skips them too).
+/// Words the classifier scores (training skips the others too): not
+/// function words, which are never an identifier on their own, and not
+/// clinical vocabulary ("Apgar", "Foley", "Gram"), which only a cue rule may
+/// turn into a name: a statistical guess must never redact a hard negative.
 pub fn is_candidate(t: &Token) -> bool {
-    !t.has(Flags::STOP)
+    !t.has(Flags::STOP | Flags::COMMON)
 }
 
 fn joinable(between: &str) -> bool {

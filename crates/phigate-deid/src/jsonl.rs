@@ -13,7 +13,7 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::Detector;
-use crate::operators::{Deidentifier, PatientContext};
+use crate::operators::{Deidentifier, IssuedPseudonym, PatientContext};
 use crate::span::{CharSpan, to_char_spans};
 use crate::{Error, Result};
 
@@ -130,9 +130,24 @@ pub fn detect_jsonl(
 pub fn redact_jsonl(
     deidentifier: &Deidentifier,
     input: impl BufRead,
+    output: impl Write,
+    opts: ReadOptions,
+    on_progress: impl FnMut(Progress),
+) -> Result<Summary> {
+    redact_jsonl_with_vault(deidentifier, input, output, opts, on_progress, |_| Ok(()))
+}
+
+/// Like [`redact_jsonl`], handing every keyed pseudonym issued for a record
+/// to `vault` before that record's line is written: the caller stores the
+/// originals in its encrypted token vault, and a vault failure stops the run
+/// (fail closed: no pseudonym goes out that could not be reversed later).
+pub fn redact_jsonl_with_vault(
+    deidentifier: &Deidentifier,
+    input: impl BufRead,
     mut output: impl Write,
     opts: ReadOptions,
     on_progress: impl FnMut(Progress),
+    mut vault: impl FnMut(Vec<IssuedPseudonym>) -> std::result::Result<(), String>,
 ) -> Result<Summary> {
     let mut patients: HashMap<String, PatientContext> = HashMap::new();
     let summary = for_each_record(input, opts, on_progress, |line, rec| {
@@ -144,11 +159,15 @@ pub fn redact_jsonl(
                     other => other.to_string(),
                 };
                 let ctx = patients.entry(key.clone()).or_insert_with(|| PatientContext::new(&key));
-                deidentifier.apply(&rec.text, &spans, ctx)?
+                let text = deidentifier.apply(&rec.text, &spans, ctx)?;
+                vault(ctx.take_pseudonyms()).map_err(Error::Vault)?;
+                text
             }
             None => {
                 let mut ctx = PatientContext::new(&format!("record-line-{line}"));
-                deidentifier.apply(&rec.text, &spans, &mut ctx)?
+                let text = deidentifier.apply(&rec.text, &spans, &mut ctx)?;
+                vault(ctx.take_pseudonyms()).map_err(Error::Vault)?;
+                text
             }
         };
         serde_json::to_writer(&mut output, &RedactRecord { id: &rec.id, text: &text })

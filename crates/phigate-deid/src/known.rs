@@ -116,7 +116,8 @@ impl KnownIdentifiers {
             // Match over a view where every run of separators is one space,
             // mapping offsets back to the original text.
             let (view, map) = spaced_view(text);
-            for m in ac.find_iter(&view) {
+            let mut from = 0;
+            while let Some(m) = ac.find(aho_corasick::Input::new(&view).range(from..)) {
                 let (s, e) = (m.start(), m.end());
                 let word_edge = |i: usize| view[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
                 let word_end = view[e..].chars().next().is_none_or(|c| !c.is_alphanumeric());
@@ -124,6 +125,11 @@ impl KnownIdentifiers {
                     let start = map[s];
                     let end = map[e - 1] + len_at(text, map[e - 1]);
                     out.push(Span::new(start, end, self.kinds[m.pattern().as_usize()]));
+                    from = e;
+                } else {
+                    // A match inside a word ("t Ferndale" in "at Ferndale")
+                    // must not hide one that starts later in it.
+                    from = s + view[s..].chars().next().map_or(1, char::len_utf8);
                 }
             }
         } else if !self.entries.is_empty() {
@@ -245,6 +251,12 @@ mod tests {
         assert!(f.contains(&"M. Ferndale".to_owned()));
         assert!(f.contains(&"marisol".to_owned()));
         assert!(!f.iter().any(|s| s.contains("ish")));
+    }
+
+    #[test]
+    fn a_match_inside_a_word_does_not_hide_a_later_one() {
+        let mut k = KnownIdentifiers::new().name("Marisol Ferndale").name("Teodoro Ferndale");
+        assert_eq!(found(&mut k, "seen at Ferndale; Mrs Ferndale"), ["Ferndale", "Ferndale"]);
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl PseudonymKey {
         Self(Zeroizing::new(bytes))
     }
 
-    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         // Invariant: HMAC accepts keys of any length.
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
         for p in parts {
@@ -66,6 +66,31 @@ impl Zeroize for SurrogateMap {
     }
 }
 
+/// Byte ranges of the keyed-pseudonym tokens in `text` (`[MRN-3f2a0c9b1d]`:
+/// a kind, a hyphen, ten lowercase hex digits), for re-identification.
+pub fn pseudonym_tokens(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'[') {
+        let start = i + off;
+        let kind_len = b[start + 1..].iter().take_while(|c| c.is_ascii_uppercase() || **c == b'_').count();
+        let dash = start + 1 + kind_len;
+        let end = dash + 1 + 10 + 1;
+        let shaped = kind_len > 0
+            && b.get(dash) == Some(&b'-')
+            && b.get(dash + 1..end - 1).is_some_and(|h| h.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
+            && b.get(end - 1) == Some(&b']');
+        if shaped {
+            out.push(start..end);
+            i = end;
+        } else {
+            i = start + 1;
+        }
+    }
+    out
+}
+
 /// Per-patient state that keeps replacements consistent.
 pub struct PatientContext {
     id: Phi<String>,
@@ -73,6 +98,26 @@ pub struct PatientContext {
     shift_days: Option<i64>,
     surrogates: Phi<SurrogateMap>,
     known: KnownIdentifiers,
+    issued: Vec<IssuedPseudonym>,
+    issued_tokens: std::collections::HashSet<String>,
+}
+
+/// A keyed pseudonym this context handed out, with the value it stands for:
+/// what a caller puts in the encrypted token vault so that an authorized,
+/// audited re-identification can reverse it. The HMAC itself is one-way.
+pub struct IssuedPseudonym {
+    /// The token as written into the output (`[NAME-3f2a0c9b1d]`).
+    pub token: String,
+    /// Its identifier type.
+    pub kind: Kind,
+    /// The original text.
+    pub original: Phi<String>,
+}
+
+impl std::fmt::Debug for IssuedPseudonym {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedPseudonym").field("token", &self.token).field("kind", &self.kind).finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for PatientContext {
@@ -91,7 +136,16 @@ impl PatientContext {
             shift_days: None,
             surrogates: Phi::new(SurrogateMap::default()),
             known: KnownIdentifiers::new(),
+            issued: Vec::new(),
+            issued_tokens: std::collections::HashSet::new(),
         }
+    }
+
+    /// The keyed pseudonyms handed out since the last call (each distinct
+    /// token once), for the caller's token vault.
+    pub fn take_pseudonyms(&mut self) -> Vec<IssuedPseudonym> {
+        self.issued_tokens.clear();
+        std::mem::take(&mut self.issued)
     }
 
     /// Uses a fixed date offset instead of a derived one.
@@ -105,6 +159,14 @@ impl PatientContext {
         known.compile();
         self.known = known;
         self
+    }
+
+    /// Adds identifiers to those already known, for a record read after the
+    /// context was made (a FHIR Patient resource met in a stream).
+    pub fn add_known(&mut self, add: impl FnOnce(KnownIdentifiers) -> KnownIdentifiers) {
+        let known = std::mem::take(&mut self.known);
+        self.known = add(known);
+        self.known.compile();
     }
 
     fn secret(&mut self, key: Option<&PseudonymKey>) -> [u8; 32] {
@@ -171,13 +233,25 @@ impl Deidentifier {
         &self.detector
     }
 
-    /// Detects and replaces identifiers in `text`.
-    pub fn deidentify(&self, text: &str, patient: &mut PatientContext) -> Result<String> {
-        let spans = if patient.known.is_empty() {
+    /// The pseudonym key, if one was supplied.
+    pub(crate) fn key(&self) -> Option<&PseudonymKey> {
+        self.key.as_ref()
+    }
+
+    /// The spans [`Deidentifier::deidentify`] would replace, including the
+    /// patient's known identifiers: for callers that must map spans back
+    /// through markup (FHIR narrative XHTML).
+    pub fn spans(&self, text: &str, patient: &PatientContext) -> Vec<Span> {
+        if patient.known.is_empty() {
             self.detector.detect(text)
         } else {
             self.detector.detect_known(text, &patient.known)
-        };
+        }
+    }
+
+    /// Detects and replaces identifiers in `text`.
+    pub fn deidentify(&self, text: &str, patient: &mut PatientContext) -> Result<String> {
+        let spans = self.spans(text, patient);
         self.apply(text, &spans, patient)
     }
 
@@ -203,7 +277,14 @@ impl Deidentifier {
     }
 
     fn replace(&self, value: &str, kind: Kind, patient: &mut PatientContext) -> Result<String> {
-        Ok(match self.policy.operator(kind) {
+        self.replace_with(value, kind, self.policy.operator(kind), patient)
+    }
+
+    /// Replaces one whole value of `kind` with `op`, whatever the policy
+    /// says: how structured fields (FHIR) get the same surrogates,
+    /// pseudonyms and date offset as the patient's notes.
+    pub fn replace_with(&self, value: &str, kind: Kind, op: Operator, patient: &mut PatientContext) -> Result<String> {
+        Ok(match op {
             Operator::Keep => value.to_owned(),
             Operator::Redact => redact(kind),
             Operator::Mask => value.chars().map(|c| if c.is_whitespace() { c } else { '*' }).collect(),
@@ -212,7 +293,15 @@ impl Deidentifier {
                 let norm = normalize(value);
                 let mac = key.mac(&[kind.as_str().as_bytes(), norm.as_bytes()]);
                 let hex: String = mac[..5].iter().map(|b| format!("{b:02x}")).collect();
-                format!("[{}-{hex}]", kind.as_str())
+                let token = format!("[{}-{hex}]", kind.as_str());
+                if patient.issued_tokens.insert(token.clone()) {
+                    patient.issued.push(IssuedPseudonym {
+                        token: token.clone(),
+                        kind,
+                        original: Phi::new(value.to_owned()),
+                    });
+                }
+                token
             }
             Operator::DateShift => {
                 if kind == Kind::Date {
@@ -336,7 +425,9 @@ fn other_surrogate(value: &str, kind: Kind, secret: &[u8; 32]) -> String {
     let n = u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
     match kind {
         Kind::Location => match_case(value, dictionary::surrogate_place(n)),
-        Kind::Address => format!("{} {} St", 100 + n % 9000, dictionary::surrogate_name(false, n >> 16)),
+        Kind::Address => {
+            format!("{} {} St", 100 + n % 9000, match_case("Aa", dictionary::surrogate_name(false, n >> 16)))
+        }
         Kind::Email => format!("user{}@example.org", n % 100_000),
         Kind::Url => format!("https://example.org/{}", n % 100_000),
         Kind::Ip if value.contains(':') => format!("2001:db8::{:x}", n % 0xffff),
@@ -427,6 +518,31 @@ mod tests {
         let b = d.deidentify("MRN: 5583920", &mut PatientContext::new("p2")).unwrap();
         assert!(a.starts_with("MRN [MRN-"));
         assert_eq!(a.split(' ').nth(1), b.split(' ').nth(1));
+    }
+
+    #[test]
+    fn pseudonym_tokens_are_found_exactly() {
+        let text = "x [MRN-3f2a0c9b1d] [NAME] [MRN-3F2A0C9B1D] [[HEALTH_PLAN-0123456789]] [MRN-3f2a0c9b1]";
+        let found: Vec<&str> = pseudonym_tokens(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(found, ["[MRN-3f2a0c9b1d]", "[HEALTH_PLAN-0123456789]"]);
+        assert!(pseudonym_tokens("[").is_empty() && pseudonym_tokens("[A-").is_empty());
+    }
+
+    #[test]
+    fn issued_pseudonyms_name_each_token_once_for_the_vault() {
+        let policy = Policy::from_toml("[operators]\nMRN = \"pseudonym\"").unwrap();
+        let d = deid(policy);
+        let mut p = PatientContext::new("p1");
+        let out = d.deidentify("MRN 5583920, again MRN 5583920; old MRN 7710042", &mut p).unwrap();
+        let issued = p.take_pseudonyms();
+        assert_eq!(issued.len(), 2, "one entry per distinct token");
+        for i in &issued {
+            assert!(out.contains(&i.token));
+            assert_eq!(i.kind, Kind::Mrn);
+            assert!(["5583920", "7710042"].contains(&i.original.expose().as_str()));
+            assert!(!format!("{i:?}").contains(i.original.expose().as_str()), "Debug hides the original");
+        }
+        assert!(p.take_pseudonyms().is_empty(), "taken once");
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct TextFeatures<'a> {
     text: &'a str,
     tokens: &'a [Token],
     words: Vec<u64>,
+    /// Identity flags of each word, plus bit 16: an unlisted English word.
+    flags: Vec<u64>,
     shouting: bool,
 }
 
@@ -37,9 +39,19 @@ impl<'a> TextFeatures<'a> {
     /// (almost) all in capitals, where capitalisation carries no signal.
     pub fn new(text: &'a str, tokens: &'a [Token]) -> Self {
         let words = tokens.iter().map(|t| word_hash(t.text(text))).collect();
+        // Whether an unlisted word is ordinary English ("reactions",
+        // "redrawn") is the strongest evidence against a name; looked up
+        // once per word, not once per template that reads it.
+        let flags = tokens
+            .iter()
+            .map(|t| {
+                let english = !t.has(Flags::NAME | Flags::COMMON | Flags::STOP) && is_english_word(t.text(text));
+                u64::from(t.flags.only(IDENTITY).bits()) | u64::from(english) << 16
+            })
+            .collect();
         let upper = tokens.iter().filter(|t| t.has(Flags::UPPER)).count();
         let shouting = !tokens.is_empty() && upper * 10 >= tokens.len() * 6;
-        Self { text, tokens, words, shouting }
+        Self { text, tokens, words, flags, shouting }
     }
 
     /// The features of word `i`, as indices below `1 << bits`.
@@ -53,20 +65,17 @@ impl<'a> TextFeatures<'a> {
             let j = i as isize + d;
             if j < 0 { None } else { self.tokens.get(j as usize) }
         };
-        // Dictionary flags, plus whether an unlisted word is ordinary English
-        // ("reactions", "redrawn"): the strongest evidence against a name.
         let flags = |d: isize| {
-            tok(d).map_or(0xffff, |t| {
-                let english = !t.has(Flags::NAME | Flags::COMMON | Flags::STOP) && is_english_word(t.text(self.text));
-                u64::from(t.flags.only(IDENTITY).bits()) | u64::from(english) << 16
-            })
+            let j = i as isize + d;
+            if j < 0 { 0xffff } else { self.flags.get(j as usize).copied().unwrap_or(0xffff) }
         };
         let cue = |d: isize| tok(d).map_or(99, |t| cue_code(t.cue));
         let shape_at = |d: isize| tok(d).map_or(9, |t| shape(t, self.shouting));
         let before = separator(self.text, tok(-1).map_or(0, |p| p.end), t.start);
         let after = separator(self.text, t.end, tok(1).map_or(self.text.len(), |n| n.start));
-        let lower = self.text[t.start..t.end].to_ascii_lowercase();
-        let suffix = lower.as_bytes()[lower.len().saturating_sub(3)..].iter().fold(0u64, |h, &b| mix(h, u64::from(b)));
+        let word = &self.text.as_bytes()[t.start..t.end];
+        let suffix =
+            word[word.len().saturating_sub(3)..].iter().fold(0u64, |h, &b| mix(h, u64::from(b.to_ascii_lowercase())));
         let values: [u64; PER_TOKEN] = [
             0,
             w(0),
