@@ -1,6 +1,7 @@
 //! Command-line interface. A contract other tools depend on: keep it stable.
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -68,6 +69,27 @@ pub enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Generate synthetic patients: FHIR R4 bundles, Bulk Data NDJSON, and clinical notes with gold PHI spans.
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of patients.
+    #[arg(long)]
+    pub patients: u64,
+    /// Output directory (created if missing; must be empty unless --force).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Seed: the same seed, patients and notes range give byte-identical output.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Notes per patient: N, or MIN..MAX (inclusive).
+    #[arg(long, value_name = "MIN..MAX", default_value = "1..3", value_parser = parse_note_range)]
+    pub notes_per_patient: RangeInclusive<usize>,
+    /// Write into a non-empty directory, replacing earlier synth output there.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +149,21 @@ pub enum DeidCommand {
         /// Replace invalid UTF-8 with U+FFFD instead of failing.
         #[arg(long)]
         lossy: bool,
+        /// FHIR element policy (.toml) for `--format fhir`; default: the built-in named by --policy.
+        #[arg(long, value_name = "FILE.toml")]
+        fhir_policy: Option<PathBuf>,
+    },
+    /// Reverse keyed pseudonyms (`[MRN-3f2a0c9b1d]`) through the token vault; audited, with a stated reason.
+    Reidentify {
+        /// Why (a ticket or protocol number; sealed in the audit ledger).
+        #[arg(long)]
+        reason: String,
+        /// Text holding pseudonyms (`-` for standard input).
+        #[arg(long, default_value = "-")]
+        input: PathBuf,
+        /// Where to write the re-identified text (`-` for standard output).
+        #[arg(long, default_value = "-")]
+        output: PathBuf,
     },
     /// Score detection against gold spans: entity- and character-level recall, precision, F1, per type.
     Eval {
@@ -152,7 +189,7 @@ pub enum RedactFormat {
     Jsonl,
     /// The whole input is one text.
     Text,
-    /// FHIR R4 resources (not yet available).
+    /// FHIR R4: one resource or Bundle (JSON), or Bulk Data NDJSON (one resource per line).
     Fhir,
 }
 
@@ -299,6 +336,16 @@ fn parse_kek_version(text: &str) -> Result<u32, String> {
         .map_err(|_| format!("{text:?} is not a key version (examples: 2, v2)"))
 }
 
+/// `3` or `1..3` (also `1..=3`), both ends inclusive.
+fn parse_note_range(text: &str) -> Result<RangeInclusive<usize>, String> {
+    let bad = || format!("{text:?} is not a note count (examples: 2, 1..3)");
+    let number = |s: &str| s.trim().parse::<usize>().map_err(|_| bad());
+    match text.split_once("..") {
+        Some((min, max)) => Ok(number(min)?..=number(max.strip_prefix('=').unwrap_or(max))?),
+        None => number(text).map(|n| n..=n),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -315,5 +362,13 @@ mod tests {
         assert_eq!(parse_kek_version("v3"), Ok(3));
         assert_eq!(parse_kek_version("3"), Ok(3));
         assert!(parse_kek_version("three").is_err());
+    }
+
+    #[test]
+    fn note_ranges_parse() {
+        assert_eq!(parse_note_range("2"), Ok(2..=2));
+        assert_eq!(parse_note_range("1..3"), Ok(1..=3));
+        assert_eq!(parse_note_range("0..=4"), Ok(0..=4));
+        assert!(parse_note_range("1-3").is_err() && parse_note_range("..3").is_err());
     }
 }

@@ -5,8 +5,10 @@ mod backup;
 mod config;
 mod deid;
 mod keys;
+mod reidentify;
 mod serve;
 mod subjects;
+mod synth;
 mod users;
 
 use crate::cli::{Cli, Command};
@@ -25,5 +27,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ServiceAccounts(cmd) => users::service_accounts(&cli.global, cmd),
         Command::Subjects(cmd) => subjects::run(&cli.global, cmd),
         Command::Config(cmd) => config::run(&cli.global, cmd),
+        Command::Synth(args) => synth::run(args),
     }
 }

@@ -6,6 +6,7 @@ mod audit_http;
 mod audit_log;
 mod cli;
 mod commands;
+mod deid_vault;
 mod env;
 mod gateway_wiring;
 mod local_models;

@@ -75,3 +75,72 @@ fn unknown_policy_and_missing_file_are_clear_errors() {
     let out = run_with_stdin(&["deid", "detect", "--input", "/nonexistent.jsonl", "--output", "-"], b"");
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("/nonexistent.jsonl"));
 }
+
+fn fhir_patient() -> serde_json::Value {
+    serde_json::json!({"resourceType": "Patient", "id": "pat-7",
+        "name": [{"family": "Quillfeather", "given": ["Harriet"]}],
+        "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "5583920"}],
+        "telecom": [{"system": "phone", "value": "617-555-0199"}], "birthDate": "1961-04-02"})
+}
+
+fn fhir_observation() -> serde_json::Value {
+    serde_json::json!({"resourceType": "Observation", "id": "obs-7", "status": "final",
+        "subject": {"reference": "Patient/pat-7"}, "effectiveDateTime": "2024-03-14T09:10:00-05:00",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}]},
+        "valueQuantity": {"value": 182, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+        "note": [{"text": "quillfeather fasting since midnight, MRN 5583920"}]})
+}
+
+fn assert_fhir_clean(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    for phi in
+        ["Quillfeather", "quillfeather", "Harriet", "5583920", "617-555-0199", "1961-04-02", "2024-03-14", "pat-7"]
+    {
+        assert!(!text.contains(phi), "{phi} survived: {text}");
+    }
+    assert!(text.contains("2345-7") && text.contains("mg/dL"), "{text}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Quillfeather"));
+    text
+}
+
+#[test]
+fn redact_fhir_bundle_and_ndjson() {
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "https://h.example/fhir/Observation/obs-7", "resource": fhir_observation()},
+        {"fullUrl": "https://h.example/fhir/Patient/pat-7", "resource": fhir_patient()}]});
+    let args = ["deid", "redact", "--format", "fhir", "--input", "-", "--output", "-"];
+    // A pretty-printed document: one Bundle out.
+    let out = run_with_stdin(&args, serde_json::to_string_pretty(&bundle).unwrap().as_bytes());
+    let text = assert_fhir_clean(&out);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = doc["entry"].as_array().unwrap();
+    assert_eq!(
+        entries[0]["resource"]["subject"]["reference"],
+        format!("Patient/{}", entries[1]["resource"]["id"].as_str().unwrap())
+    );
+
+    // NDJSON (detected by content): one line per resource.
+    let ndjson = format!("{}\n{}\n", fhir_patient(), fhir_observation());
+    let out = run_with_stdin(&args, ndjson.as_bytes());
+    let text = assert_fhir_clean(&out);
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["subject"]["reference"], format!("Patient/{}", lines[0]["id"].as_str().unwrap()));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 records"));
+
+    // A .ndjson file with the Patient last: read twice, so the note still loses the name.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.ndjson");
+    std::fs::write(&path, format!("{}\n{}\n", fhir_observation(), fhir_patient())).unwrap();
+    let out = run_with_stdin(
+        &["deid", "redact", "--format", "fhir", "--input", path.to_str().unwrap(), "--output", "-"],
+        b"",
+    );
+    assert_eq!(assert_fhir_clean(&out).lines().count(), 2);
+
+    // Errors name the line, not the content.
+    let out = run_with_stdin(&args, b"{\"resourceType\":\"Patient\"}\n{\"name\":\"Quillfeather\"}\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("line 2") && !err.contains("Quillfeather"), "{err}");
+}

@@ -2,17 +2,19 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use phigate_deid::eval::{EvalOptions, Split, evaluate_jsonl};
-use phigate_deid::jsonl::{Progress, ReadOptions, detect_jsonl, redact_jsonl};
+use phigate_deid::fhir::{FhirDeidentifier, FhirPolicy, PatientContexts};
+use phigate_deid::jsonl::{Progress, ReadOptions, Summary, detect_jsonl, redact_jsonl_with_vault};
 use phigate_deid::operators::PseudonymKey;
 use phigate_deid::policy::{Operator, Policy};
 use phigate_deid::{Deidentifier, Detector, PatientContext};
 
 use crate::cli::{DeidCommand, GlobalArgs, RedactFormat};
+use crate::deid_vault::TokenVault;
 use crate::wiring;
 
 pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
@@ -29,25 +31,28 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
             )?;
             finish(started, summary.records, summary.spans, summary.bytes, "spans found");
         }
-        DeidCommand::Redact { policy, input, output, format, lossy } => {
-            let policy = load_policy(&policy)?;
-            let mut deid = Deidentifier::new(Detector::new(), policy.clone());
-            if let Some(key) = pseudonym_key(global, &policy)? {
-                deid = deid.with_key(key);
-            }
+        DeidCommand::Redact { policy: policy_name, input, output, format, lossy, fhir_policy } => {
+            let policy = load_policy(&policy_name)?;
             let started = Instant::now();
             match format {
                 RedactFormat::Jsonl => {
-                    let s = redact_jsonl(
+                    let (deid, mut vault) = text_deidentifier(global, policy)?;
+                    let s = redact_jsonl_with_vault(
                         &deid,
                         reader(&input)?,
                         writer(&output)?,
                         ReadOptions { lossy_utf8: lossy },
                         progress_bar(),
+                        |issued| match vault.as_mut() {
+                            Some(v) => v.remember(issued).map_err(|e| format!("{e:#}")),
+                            None => Ok(()),
+                        },
                     )?;
                     finish(started, s.records, s.spans, s.bytes, "identifiers replaced");
+                    vault_summary(vault.as_ref());
                 }
                 RedactFormat::Text => {
+                    let (deid, mut vault) = text_deidentifier(global, policy)?;
                     let mut raw = Vec::new();
                     reader(&input)?.read_to_end(&mut raw)?;
                     let text = if lossy {
@@ -60,16 +65,26 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
                             )
                         })?
                     };
-                    let out = deid.deidentify(&text, &mut PatientContext::new("text"))?;
+                    let mut patient = PatientContext::new("text");
+                    let out = deid.deidentify(&text, &mut patient)?;
+                    // The originals are in the vault before the pseudonyms go out.
+                    if let Some(v) = vault.as_mut() {
+                        v.remember(patient.take_pseudonyms())?;
+                    }
                     let mut w = writer(&output)?;
                     w.write_all(out.as_bytes())?;
                     w.flush()?;
+                    vault_summary(vault.as_ref());
                 }
                 RedactFormat::Fhir => {
-                    bail!("FHIR de-identification is not available in this build yet; use --format jsonl or text")
+                    let (fhir, mut vault) = fhir_deidentifier(global, &policy_name, policy, fhir_policy.as_deref())?;
+                    let s = redact_fhir(&fhir, &input, &output, lossy, vault.as_mut())?;
+                    finish(started, s.records, s.spans, s.bytes, "values replaced");
+                    vault_summary(vault.as_ref());
                 }
             }
         }
+        DeidCommand::Reidentify { reason, input, output } => super::reidentify::run(global, &input, &output, &reason)?,
         DeidCommand::Eval { gold, split, exclude_types, errors } => {
             let split: Split = split.parse()?;
             let opts = EvalOptions { split, exclude_types, collect_errors: errors, patient_memory: false };
@@ -90,22 +105,164 @@ fn load_policy(name: &str) -> anyhow::Result<Policy> {
         .with_context(|| format!("{name:?} is not a built-in policy (safe-harbor, limited-data-set) or a .toml file"))
 }
 
+/// The text engine, and the token vault when the policy issues keyed
+/// pseudonyms (they are reversible only through it).
+fn text_deidentifier(global: &GlobalArgs, policy: Policy) -> anyhow::Result<(Deidentifier, Option<TokenVault>)> {
+    let keyed = pseudonym_key(global, &policy)?;
+    let deid = Deidentifier::new(Detector::new(), policy);
+    Ok(match keyed {
+        Some((key, vault)) => (deid.with_key(key), Some(vault)),
+        None => (deid, None),
+    })
+}
+
+/// Tells the operator where this run's reversibility lives.
+fn vault_summary(vault: Option<&TokenVault>) {
+    if let Some(subject) = vault.and_then(TokenVault::subject) {
+        eprintln!(
+            "{} pseudonyms stored in the token vault under subject {subject}: reverse with \
+             `phigate deid reidentify --reason …`, make irreversible with `phigate subjects shred --subject {subject} --yes`",
+            vault.map_or(0, TokenVault::len)
+        );
+    }
+}
+
+/// The FHIR engine: the text policy for free text, the FHIR policy from
+/// `--fhir-policy` or the built-in named like the text policy. Ids and
+/// references are always keyed: with the store's key when a store is
+/// configured (stable across runs), else with a key drawn for this run.
+fn fhir_deidentifier(
+    global: &GlobalArgs,
+    policy_name: &str,
+    policy: Policy,
+    fhir_policy: Option<&Path>,
+) -> anyhow::Result<(FhirDeidentifier, Option<TokenVault>)> {
+    let fhir_policy = match fhir_policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            FhirPolicy::from_toml(&text).with_context(|| format!("FHIR policy {}", path.display()))?
+        }
+        None => FhirPolicy::builtin(policy_name).unwrap_or_else(|_| {
+            eprintln!(
+                "note: no built-in FHIR policy is named {policy_name:?}; using safe-harbor (or pass --fhir-policy)"
+            );
+            FhirPolicy::safe_harbor()
+        }),
+    };
+    let key = if policy.uses(Operator::Pseudonym) {
+        pseudonym_key(global, &policy)?
+    } else {
+        match store_pseudonym_key(global) {
+            Ok(key) => Some(key),
+            // The operator pointed at a store: failing to open it is an error.
+            Err(e) if global.data_dir.is_some() || global.config.is_some() => return Err(e),
+            Err(_) => {
+                eprintln!(
+                    "note: no phigate store found: ids and pseudonyms use a random key for this run only \
+                     (pass --data-dir for ones that are stable across runs)"
+                );
+                None
+            }
+        }
+    };
+    let deid = Deidentifier::new(Detector::new(), policy);
+    Ok(match key {
+        Some((key, vault)) => (FhirDeidentifier::new(deid.with_key(key), fhir_policy), Some(vault)),
+        None => (FhirDeidentifier::new(deid, fhir_policy), None),
+    })
+}
+
+/// `--format fhir`. NDJSON when the file is named `.ndjson`/`.jsonl` or
+/// when the first line is a whole JSON object and more follows; otherwise
+/// one JSON document (a resource or Bundle), written back pretty-printed.
+/// A NDJSON file (not standard input) is read twice so every Patient's
+/// identifiers are known before any line is de-identified.
+///
+/// Pseudonyms reach the vault once the whole input is done (NDJSON streams
+/// out as it goes); a vault failure then fails the command.
+fn redact_fhir(
+    fhir: &FhirDeidentifier,
+    input: &Path,
+    output: &Path,
+    lossy: bool,
+    vault: Option<&mut TokenVault>,
+) -> anyhow::Result<Summary> {
+    let opts = ReadOptions { lossy_utf8: lossy };
+    let mut r = reader(input)?;
+    let mut first = Vec::new();
+    r.read_until(b'\n', &mut first)?;
+    let first_is_object = serde_json::from_slice::<serde_json::Value>(&first).is_ok_and(|v| v.is_object());
+    loop {
+        let buf = r.fill_buf()?;
+        let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        if blank == 0 {
+            break;
+        }
+        r.consume(blank);
+    }
+    let more = !r.fill_buf()?.is_empty();
+    let named_ndjson = input.extension().is_some_and(|e| e == "ndjson" || e == "jsonl");
+    let mut patients = PatientContexts::new();
+    if named_ndjson || (first_is_object && more) {
+        if input.as_os_str() != "-" {
+            fhir.learn_patients_ndjson(reader(input)?, &mut patients, opts)?;
+        }
+        let stream = std::io::Cursor::new(first).chain(r);
+        let summary = fhir.deidentify_ndjson(stream, writer(output)?, &mut patients, opts, progress_bar())?;
+        if let Some(v) = vault {
+            v.remember(patients.take_pseudonyms())?;
+        }
+        return Ok(summary);
+    }
+    let mut raw = first;
+    r.read_to_end(&mut raw)?;
+    let bytes = raw.len() as u64;
+    let text = if lossy {
+        String::from_utf8_lossy(&raw).into_owned()
+    } else {
+        String::from_utf8(raw).map_err(|e| {
+            anyhow::anyhow!(
+                "input is not UTF-8 at byte {} (pass --lossy to replace invalid bytes)",
+                e.utf8_error().valid_up_to()
+            )
+        })?
+    };
+    // serde_json's message names the position, never the input.
+    let mut doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("input is not a JSON document (line {}, column {})", e.line(), e.column()))?;
+    let changed = fhir.deidentify(&mut doc, &mut patients)?;
+    if let Some(v) = vault {
+        v.remember(patients.take_pseudonyms())?;
+    }
+    let mut w = writer(output)?;
+    serde_json::to_writer_pretty(&mut w, &doc)?;
+    w.write_all(b"\n")?;
+    w.flush()?;
+    Ok(Summary { records: 1, spans: changed, bytes })
+}
+
 /// The keyed-pseudonym key is a named data key of the store, so pseudonyms
 /// are stable across runs and protected by the customer's KEK. Needed only
 /// when the policy pseudonymizes.
-fn pseudonym_key(global: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<PseudonymKey>> {
+fn pseudonym_key(global: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<(PseudonymKey, TokenVault)>> {
     if !policy.uses(Operator::Pseudonym) {
         return Ok(None);
     }
+    store_pseudonym_key(global).map(Some)
+}
+
+/// The store's pseudonym key and a token vault in the same store.
+fn store_pseudonym_key(global: &GlobalArgs) -> anyhow::Result<(PseudonymKey, TokenVault)> {
     let config = wiring::load_config(global)?;
     let backend = wiring::open_store(&config, false).context(
         "the pseudonym operator needs phigate's keys: point --data-dir at an initialized phigate (run `phigate demo` once)",
     )?;
-    let (_, key) = backend.store().named_key("deid-pseudonym", "default")?;
-    Ok(Some(PseudonymKey::new(key.expose_raw().to_vec())))
+    let store = backend.store();
+    let (_, key) = store.named_key("deid-pseudonym", "default")?;
+    Ok((PseudonymKey::new(key.expose_raw().to_vec()), TokenVault::new(store)))
 }
 
-fn reader(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
+pub(super) fn reader(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::new(std::io::stdin().lock())));
     }
@@ -113,7 +270,7 @@ fn reader(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
 }
 
-fn writer(path: &PathBuf) -> anyhow::Result<Box<dyn Write>> {
+pub(super) fn writer(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
     }
