@@ -91,7 +91,7 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         r"(?-u)(?i)(?-u:\b){MONTH}\.?\s{{0,2}}(?:(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?)(?:,?\s*(?:19|20)?\d\d)?(?-u:\b)"
     )).to_string(),
         (format!(
-        r"(?-u)(?i)(?-u:\b)(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?\s{{0,2}}(?:of\s+)?{MONTH}(?-u:\b)\.?(?:,?\s*(?:19|20)\d\d(?-u:\b))?"
+        r"(?-u)(?i)(?-u:\b)(?:3[01]|[12]\d|0?[1-9])(?:(?:st|nd|rd|th)?\s{{0,2}}(?:of\s+)?{MONTH}(?-u:\b)\.?(?:,?\s*(?:19|20)\d\d(?-u:\b))?|-{MONTH}-(?:19|20)?\d\d(?-u:\b))"
     )).to_string(),
         (format!(
         r"(?-u)(?i)(?-u:\b)(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty[- ]\w+|thirtieth|thirty[- ]first)\s+of\s+{MONTH}(?-u:\b)"
@@ -519,9 +519,21 @@ fn cued(p: &Patterns, text: &str, ws: usize, we: usize, out: &mut Vec<Span>) {
     for caps in p.cued.captures_iter(&text[ws..we]) {
         let Some(v) = caps.name("value") else { continue };
         let value = v.as_str();
-        let v = Match { start: ws + v.start(), end: ws + v.end(), text };
+        let mut v = Match { start: ws + v.start(), end: ws + v.end(), text };
         if !value.bytes().any(|b| b.is_ascii_digit()) {
-            continue;
+            // A plate written in two groups after a vehicle cue ("plate NBD
+            // 285"): letters, one space, then the digits.
+            let rest = &text.as_bytes()[v.end..];
+            let digits = rest.iter().skip(1).take_while(|b| b.is_ascii_alphanumeric()).count();
+            let two_groups = caps.name("veh").is_some()
+                && value.len() <= 4
+                && rest.first() == Some(&b' ')
+                && (2..=5).contains(&digits)
+                && rest[1..=digits].iter().any(u8::is_ascii_digit);
+            if !two_groups {
+                continue;
+            }
+            v.end += 1 + digits;
         }
         let kind = if caps.name("mrn").is_some() {
             Kind::Mrn
@@ -577,6 +589,9 @@ mod tests {
         assert!(has("MI 12/83 tx", "12/83", Kind::Date));
         assert!(has("admitted the third of July and", "the third of July", Kind::Date));
         assert!(has("on 2024-03-14", "2024-03-14", Kind::Date));
+        assert!(has("bay on 24-Aug-2022.", "24-Aug-2022", Kind::Date));
+        assert!(has("NOTE - 25-DEC-2024\n", "25-DEC-2024", Kind::Date));
+        assert!(has("date: 17-Feb-23 by", "17-Feb-23", Kind::Date));
         // Hard negatives: vitals, ratios, doses, bare years.
         assert!(kinds("BP 120/80 HR 88").is_empty());
         assert!(kinds("strength 4/5 bilaterally").is_empty());
@@ -616,6 +631,8 @@ mod tests {
         assert!(has("Billing account 6620148833 was", "6620148833", Kind::Account));
         assert!(has("license number is 1841007193.", "1841007193", Kind::License));
         assert!(has("plate 8XYZ432, VIN", "8XYZ432", Kind::Vehicle));
+        assert!(has("vehicle (plate NBD 285) was moved", "NBD 285", Kind::Vehicle));
+        assert!(!kinds("plate and screws removed").iter().any(|(_, k)| *k == Kind::Vehicle));
         assert!(has("VIN 1HGCM82633A004352,", "1HGCM82633A004352", Kind::Vehicle));
         assert!(has("Device serial SN-CG5-881207X.", "SN-CG5-881207X", Kind::Device));
         assert!(has("Voiceprint template VP-559A is", "VP-559A", Kind::Biometric));
