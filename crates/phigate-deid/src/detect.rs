@@ -179,7 +179,9 @@ impl Detector {
 
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     // Invariant: constant pattern, covered by the idempotence tests.
-    Regex::new(r"\[[A-Z_]+(?:-[0-9a-f]{10})?\]").expect("placeholder pattern compiles")
+    // Ours ("[NAME]", "[MRN-3f2a0c9b1d]") and the gateway's request-vault
+    // placeholders ("[[MRN_1]]"): neither holds an identifier.
+    Regex::new(r"\[\[[A-Z_]+_[0-9]+\]\]|\[[A-Z_]+(?:-[0-9a-f]{10})?\]").expect("placeholder pattern compiles")
 });
 
 /// Sorts spans and unions overlapping ones. The kind of a union is the kind
@@ -242,6 +244,14 @@ mod tests {
         known.compile();
         let later = "PRZYBYLO IN TO SEE PT";
         assert_eq!(d.detect_known(later, &known).len(), 1);
+    }
+
+    #[test]
+    fn placeholders_are_not_examined_again() {
+        let d = Detector::new();
+        for text in ["note: MRN [[MRN_1]], seen [[DATE_1]], call [[PHONE_1]]", "seen by [NAME] ([MRN-3f2a0c9b1d])"] {
+            assert!(d.detect(text).is_empty(), "{text}: {:?}", d.explain(text));
+        }
     }
 
     #[test]
