@@ -57,27 +57,37 @@ impl FieldOp {
     }
 }
 
+impl From<Operator> for FieldOp {
+    fn from(op: Operator) -> Self {
+        match op {
+            Operator::Keep => FieldOp::Keep,
+            Operator::Redact => FieldOp::Redact,
+            Operator::Mask => FieldOp::Mask,
+            Operator::Surrogate => FieldOp::Surrogate,
+            Operator::Pseudonym => FieldOp::Pseudonym,
+            Operator::DateShift => FieldOp::DateShift,
+            Operator::Generalize => FieldOp::Generalize,
+        }
+    }
+}
+
+/// The text operators' names (and their aliases) mean the same here; only
+/// `remove` and `text` are FHIR's own.
 impl std::str::FromStr for FieldOp {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Ok(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "keep" => FieldOp::Keep,
-            "remove" | "delete" => FieldOp::Remove,
-            "redact" => FieldOp::Redact,
-            "mask" => FieldOp::Mask,
-            "surrogate" => FieldOp::Surrogate,
-            "pseudonym" | "hmac" => FieldOp::Pseudonym,
-            "date-shift" | "shift" => FieldOp::DateShift,
-            "generalize" | "generalise" => FieldOp::Generalize,
-            "text" => FieldOp::Text,
-            _ => {
-                return Err(Error::Policy(
+        let name = s.trim().to_ascii_lowercase().replace('_', "-");
+        match name.as_str() {
+            "remove" | "delete" => Ok(FieldOp::Remove),
+            "text" => Ok(FieldOp::Text),
+            _ => name.parse::<Operator>().map(FieldOp::from).map_err(|_| {
+                Error::Policy(
                     "FHIR: unknown operator (expected keep, remove, redact, mask, surrogate, pseudonym, date-shift, \
                      generalize or text, optionally followed by :KIND)"
                         .into(),
-                ));
-            }
-        })
+                )
+            }),
+        }
     }
 }
 

@@ -55,16 +55,7 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
                     let (deid, mut vault) = text_deidentifier(global, policy)?;
                     let mut raw = Vec::new();
                     reader(&input)?.read_to_end(&mut raw)?;
-                    let text = if lossy {
-                        String::from_utf8_lossy(&raw).into_owned()
-                    } else {
-                        String::from_utf8(raw).map_err(|e| {
-                            anyhow::anyhow!(
-                                "input is not UTF-8 at byte {} (pass --lossy to replace invalid bytes)",
-                                e.utf8_error().valid_up_to()
-                            )
-                        })?
-                    };
+                    let text = utf8(raw, lossy)?;
                     let mut patient = PatientContext::new("text");
                     let out = deid.deidentify(&text, &mut patient)?;
                     // The originals are in the vault before the pseudonyms go out.
@@ -217,16 +208,7 @@ fn redact_fhir(
     let mut raw = first;
     r.read_to_end(&mut raw)?;
     let bytes = raw.len() as u64;
-    let text = if lossy {
-        String::from_utf8_lossy(&raw).into_owned()
-    } else {
-        String::from_utf8(raw).map_err(|e| {
-            anyhow::anyhow!(
-                "input is not UTF-8 at byte {} (pass --lossy to replace invalid bytes)",
-                e.utf8_error().valid_up_to()
-            )
-        })?
-    };
+    let text = utf8(raw, lossy)?;
     // serde_json's message names the position, never the input.
     let mut doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("input is not a JSON document (line {}, column {})", e.line(), e.column()))?;
@@ -239,6 +221,20 @@ fn redact_fhir(
     w.write_all(b"\n")?;
     w.flush()?;
     Ok(Summary { records: 1, spans: changed, bytes })
+}
+
+/// Whole-input text: invalid UTF-8 is an error naming the byte offset
+/// (never the bytes), unless the operator asked for lossy decoding.
+fn utf8(raw: Vec<u8>, lossy: bool) -> anyhow::Result<String> {
+    if lossy {
+        return Ok(String::from_utf8_lossy(&raw).into_owned());
+    }
+    String::from_utf8(raw).map_err(|e| {
+        anyhow::anyhow!(
+            "input is not UTF-8 at byte {} (pass --lossy to replace invalid bytes)",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The keyed-pseudonym key is a named data key of the store, so pseudonyms
