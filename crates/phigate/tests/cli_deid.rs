@@ -144,3 +144,20 @@ fn redact_fhir_bundle_and_ndjson() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("line 2") && !err.contains("Quillfeather"), "{err}");
 }
+
+#[test]
+fn eval_lists_misses_and_false_positives_by_offset_only() {
+    // One gold span the detector cannot find (a made-up code word), and one
+    // phone number the gold file does not mark.
+    let gold = concat!(
+        r#"{"id":"n1","text":"code word zqxv noted; call 617-555-0199 later","#,
+        r#""spans":[{"start":10,"end":14,"type":"Other"}]}"#,
+        "\n"
+    );
+    let out = run_with_stdin(&["deid", "eval", "--gold", "-", "--errors"], gold.as_bytes());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("miss\tn1\t10..14\tOther"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("false-positive\tn1\t27..39\tPHONE")), "{stdout}");
+    assert!(!stdout.contains("zqxv") && !stdout.contains("617-555-0199"), "no text in the listing: {stdout}");
+}

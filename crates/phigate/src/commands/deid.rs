@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use phigate_deid::eval::{EvalOptions, Split, evaluate_jsonl};
+use phigate_deid::eval::{EvalOptions, Split, evaluate, read_gold};
 use phigate_deid::fhir::{FhirDeidentifier, FhirPolicy, PatientContexts};
 use phigate_deid::jsonl::{Progress, ReadOptions, Summary, detect_jsonl, redact_jsonl_with_vault};
 use phigate_deid::operators::PseudonymKey;
@@ -80,8 +80,15 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
             let split: Split = split.parse()?;
             let opts = EvalOptions { split, exclude_types, collect_errors: errors, patient_memory: false };
             let detector = Detector::new();
-            let report = evaluate_jsonl(&detector, reader(&gold)?, &opts)?;
+            let notes = read_gold(reader(&gold)?)?;
+            let report = evaluate(&detector, &notes, &opts);
             println!("{}", report.render());
+            // Offsets and types only: the text itself may be PHI.
+            for (what, cases) in [("miss", &report.misses), ("false-positive", &report.false_positives)] {
+                for c in cases {
+                    println!("{what}\t{}\t{}..{}\t{}", notes[c.note].id, c.start, c.end, c.kind);
+                }
+            }
         }
     }
     Ok(())
