@@ -74,6 +74,9 @@ pub async fn record(state: &AppState, event: Event) -> Result<(), ApiError> {
             .map_err(|e| refused(&e))?
             .map_err(|e| refused(&e))?
     };
-    ledger.durable(&pending).await.map_err(|e| refused(&e))?;
+    let waited = std::time::Instant::now();
+    let durable = ledger.durable(&pending).await;
+    state.metrics.observe_audit_wait(waited.elapsed());
+    durable.map_err(|e| refused(&e))?;
     Ok(())
 }

@@ -40,6 +40,7 @@ pub struct Metrics {
     latency: HistogramFamily,
     tls_handshake_failures: Counter,
     gateway_overhead: Histogram,
+    audit_wait: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -74,7 +75,15 @@ impl Metrics {
             "Time the gateway added to model calls (everything but the backend's own time)",
             gateway_overhead.clone(),
         );
-        Self { registry, requests, latency, tls_handshake_failures, gateway_overhead }
+        // 50 µs to ~0.5 s in steps of 25%: fine enough to read a p99 off,
+        // since this wait is most of what auditing adds to a request's tail.
+        let audit_wait = Histogram::new(exponential_buckets(0.00005, 1.25, 42));
+        registry.register(
+            "audit_durable_wait_seconds",
+            "Time a request waited for its audit entry to be durable (queue, group commit, fdatasync, wake-up)",
+            audit_wait.clone(),
+        );
+        Self { registry, requests, latency, tls_handshake_failures, gateway_overhead, audit_wait }
     }
 
     /// Counts a failed TLS handshake.
@@ -85,6 +94,11 @@ impl Metrics {
     /// Observes the gateway's own added time for one model call.
     pub fn observe_gateway(&self, overhead: std::time::Duration) {
         self.gateway_overhead.observe(overhead.as_secs_f64());
+    }
+
+    /// Observes how long one request waited for its audit entry to be durable.
+    pub fn observe_audit_wait(&self, wait: std::time::Duration) {
+        self.audit_wait.observe(wait.as_secs_f64());
     }
 
     /// The metrics in the OpenMetrics text format.
