@@ -122,6 +122,11 @@ struct Reply {
     set_cookie: Option<String>,
 }
 
+async fn send_text(app: &axum::Router, req: Request<Body>) -> String {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
 async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
@@ -333,6 +338,14 @@ async fn service_key_works_until_revoked() {
     let ok = send(&e.app, me(issued.key.expose().to_string())).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(ok.body["kind"], "service");
+    // The audited request's wait for its durable entry is on the metrics
+    // page (what scripts/bench-auth reads the audit share of latency from).
+    let metrics = send_text(&e.app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let count = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("phigate_audit_durable_wait_seconds_count "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(count.is_some_and(|n| n >= 1), "{metrics}");
     // Revoked behind the server's back (as another instance sharing the store
     // would): refused once the one-second memory of verified keys lapses.
     // Revocation through the admin API is refused on the very next request
