@@ -584,6 +584,19 @@ mod tests {
     fn dates() {
         assert!(has("seen on 03/14/2024.", "03/14/2024", Kind::Date));
         assert!(has("extubated 7/22 at", "7/22", Kind::Date));
+        // Fraction-like shapes are dates after an event verb, settings otherwise.
+        assert!(has("admitted 3/4 for chest pain", "3/4", Kind::Date));
+        assert!(has("was seen on 8/5 by", "8/5", Kind::Date));
+        assert!(!has("trialed on 5/5 this am", "5/5", Kind::Date));
+        assert!(!has("placed on 10/5 overnight", "10/5", Kind::Date));
+        assert!(!has("admitted 3/4 tab", "3/4", Kind::Date));
+        // Both ends of a range, with or without years.
+        assert!(has("Dates of stay: 10/26-10/28 Attending", "10/28", Kind::Date));
+        assert!(has("Dates of stay: 5/10/24-5/15/24 Attending", "5/15/24", Kind::Date));
+        assert!(has("Dates of stay: 1/29 to 2/4 Attending", "2/4", Kind::Date));
+        assert!(has("Follow-up with Dr. Lawson on 8/5; office", "8/5", Kind::Date));
+        assert!(!has("crackles 1/2 to 2/3 way up", "2/3", Kind::Date));
+        assert!(!has("ratio went from 1/2 to 2/3 of", "2/3", Kind::Date));
         assert!(has("cath Mar 14 showed", "Mar 14", Kind::Date));
         assert!(has("on 20th Oct, 1989", "20th Oct, 1989", Kind::Date));
         assert!(has("MI 12/83 tx", "12/83", Kind::Date));

@@ -33,13 +33,20 @@ impl Ctx<'_> {
         };
         if t.cue == Cue::FacilitySuffix && i > 0 && self.joined(i - 1, &[]) {
             let generic = |cx: &Self, k: usize| GENERIC_FACILITY_WORDS.contains(&cx.word(k).as_str());
+            let kind_word = |cx: &Self, k: usize| FACILITY_KIND_WORDS.contains(&cx.word(k).as_str());
             let mut first = i;
             while first > 0 && i - first < 3 && self.joined(first - 1, &['.', '\'']) {
                 let k = first - 1;
-                if !(proper(self, k) || generic(self, k) || self.toks[k].cue == Cue::Saint) {
+                if !(proper(self, k) || generic(self, k) || kind_word(self, k) || self.toks[k].cue == Cue::Saint) {
                     break;
                 }
                 first -= 1;
+            }
+            // Leading kind words are not part of a name ("the Rehabilitation
+            // Hospital" names no place); between a name and the suffix they are
+            // ("Harborview Rehabilitation Hospital").
+            while first < i && kind_word(self, first) && !proper(self, first) {
+                first += 1;
             }
             let any_proper = (first..i).any(|k| proper(self, k));
             let all_capital = (first..i).all(|k| self.toks[k].has(Flags::CAP));
@@ -233,6 +240,28 @@ const GENERIC_FACILITY_WORDS: &[&str] = &[
     "city",
     "st",
     "saint",
+];
+
+/// Words that say what kind of facility it is, between its name and the
+/// suffix: "Harborview Rehabilitation Hospital", "Brightwater Health Center".
+const FACILITY_KIND_WORDS: &[&str] = &[
+    "rehabilitation",
+    "rehab",
+    "health",
+    "medical",
+    "psychiatric",
+    "surgical",
+    "cancer",
+    "behavioral",
+    "nursing",
+    "care",
+    "specialty",
+    "orthopedic",
+    "orthopaedic",
+    "women's",
+    "eye",
+    "kidney",
+    "dialysis",
 ];
 
 /// Names of hospital units, not places: "MICU", "NSICU", "micua", "CCU",

@@ -26,7 +26,7 @@ pub(super) const UNIT_WORDS: &[&str] = &[
     "mg", "mcg", "g", "kg", "ml", "cc", "l", "lpm", "u", "units", "unit", "meq", "mmol", "tab", "tabs", "tablet",
     "tablets", "amp", "amps", "ns", "strength", "dose", "doses", "puffs", "mmhg", "hr", "hrs", "min", "mins", "%", "x",
     "times", "liters", "liter", "inch", "cm", "mm", "bpm", "drops", "gtts", "nc", "fio", "peep", "ps", "way", "assist",
-    "people", "staff", "mcgs",
+    "people", "staff", "mcgs", "hour", "hours",
 ];
 /// Words before a fraction that make it a score or ratio, not a date.
 pub(super) const RATIO_WORDS: &[&str] = &[
@@ -146,6 +146,8 @@ fn numeric_date_kind(text: &str, caps: &Captures<'_>) -> Option<Kind> {
         Some(c) if c.is_ascii_digit() => true,
         Some(':') => !before2.is_some_and(|c| c.is_ascii_alphabetic()),
         Some('/' | '+' | '=' | '%' | '^') => true,
+        // "10/26-10/28" is a range of dates.
+        Some('-') if date_token_before(&text[..m.start() - 1]) => false,
         // "7.5/5" is a measurement, "Quartermain.8/31" a date.
         Some('.' | '-') => before2.is_some_and(|c| c.is_ascii_digit() || c == '/'),
         // "fx4/97": a letter glued on is only acceptable with a year.
@@ -176,15 +178,20 @@ fn numeric_date_kind(text: &str, caps: &Captures<'_>) -> Option<Kind> {
             // "12/83": month and two-digit year.
             return (day >= 32 && day_s.len() == 2).then_some(Kind::Date);
         }
-        // "1/2", "2/3", "3/4": fractions (never a date in the training notes).
-        if month < day && day <= 4 {
-            return None;
-        }
         let next = next_word(text, m.end());
         if UNIT_WORDS.contains(&next.as_str()) || VENT_WORDS.contains(&next.as_str()) || next == "pain" {
             return None;
         }
         let prev = prev_word(text, m.start());
+        // "admitted 3/4", "seen on 8/5": an event verb right before (or
+        // before "on") takes a date, whatever the fraction-like shape.
+        if date_cue_before(text, m.start(), &prev) {
+            return Some(Kind::Date);
+        }
+        // "1/2", "2/3", "3/4": fractions (never a date in the training notes).
+        if month < day && day <= 4 {
+            return None;
+        }
         if RATIO_WORDS.contains(&prev.as_str()) {
             return None;
         }
@@ -222,6 +229,65 @@ fn numeric_date_kind(text: &str, caps: &Captures<'_>) -> Option<Kind> {
         return None;
     }
     Some(Kind::Date)
+}
+
+/// Words that take a date directly ("admitted 3/4").
+const DATE_VERBS: &[&str] = &["admitted", "readmitted", "discharged", "dated", "born", "since", "until", "till"];
+/// Words that take a date through "on" ("seen on 8/5"). Not "placed" or
+/// "trialed": "placed on 10/5" is a ventilator setting in ICU notes.
+const DATE_VERBS_ON: &[&str] = &[
+    "seen",
+    "admitted",
+    "readmitted",
+    "discharged",
+    "consulted",
+    "evaluated",
+    "visit",
+    "appointment",
+    "scheduled",
+    "drawn",
+    "removed",
+    "surgery",
+    "operated",
+    "presented",
+];
+
+/// True when the words before a year-less numeric date make it a date.
+fn date_cue_before(text: &str, at: usize, prev: &str) -> bool {
+    if DATE_VERBS.contains(&prev) {
+        return true;
+    }
+    let head = text[..at].trim_end_matches([' ', '\t']);
+    let before_prev = &head[..head.len() - prev.len()];
+    match prev {
+        // "1/29 to 2/4": the far end of a range of dates.
+        "to" | "through" | "thru" => date_token_before(before_prev.trim_end_matches([' ', '\t'])),
+        "on" => {
+            if DATE_VERBS_ON.contains(&prev_word(before_prev, before_prev.len()).as_str()) {
+                return true;
+            }
+            // "Follow-up with Dr. Lawson on 8/5": an appointment named just before.
+            let window = &before_prev[super::floor_char_boundary(before_prev, before_prev.len().saturating_sub(40))..];
+            let window = window.to_ascii_lowercase();
+            ["follow-up", "follow up", "followup", "appointment", "appt"].iter().any(|w| window.contains(w))
+        }
+        _ => false,
+    }
+}
+
+/// True when `head` ends in a month/day date ("10/26", "5/10/24"), so what
+/// follows a dash or "to" is the other end of a range.
+fn date_token_before(head: &str) -> bool {
+    let start = head.bytes().rposition(|c| !(c.is_ascii_digit() || c == b'/')).map_or(0, |i| i + 1);
+    let mut parts = head[start..].split('/');
+    let (Some(month), Some(day)) = (parts.next(), parts.next()) else { return false };
+    let value =
+        |s: &str, max: u32| (s.len() <= 2).then(|| s.parse::<u32>().ok()).flatten().filter(|n| (1..=max).contains(n));
+    let (Some(month), Some(day)) = (value(month, 12), value(day, 31)) else { return false };
+    let year = parts.next();
+    // "1/2 to 2/3" is a run of fractions: the left end must not be one.
+    let fraction = year.is_none() && month < day && day <= 4;
+    !fraction && year.is_none_or(|y| y.len() == 2 || y.len() == 4) && parts.next().is_none()
 }
 
 /// Words after a fraction that make it a ventilator setting.
