@@ -5,6 +5,7 @@ mod backup;
 mod config;
 mod deid;
 mod keys;
+mod output;
 mod reidentify;
 mod serve;
 mod subjects;

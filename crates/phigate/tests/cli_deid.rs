@@ -69,6 +69,29 @@ fn invalid_utf8_is_a_clear_error_unless_lossy() {
 }
 
 #[test]
+fn a_failed_run_leaves_no_output_file_and_a_good_one_leaves_only_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("redacted.jsonl");
+    let dest_arg = dest.to_str().unwrap();
+    // Line 2 is not UTF-8: line 1 was already redacted when the run fails.
+    let mut input = (serde_json::json!({ "id": "n1", "text": NOTE }).to_string() + "\n").into_bytes();
+    input.extend_from_slice(b"{\"id\":\"n2\",\"text\":\"bad \xff\"}\n");
+    let args = ["deid", "redact", "--policy", "safe-harbor", "--input", "-", "--output", dest_arg];
+    let out = run_with_stdin(&args, &input);
+    assert!(!out.status.success());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "a failed run left {left:?}");
+
+    let good = serde_json::json!({ "id": "n1", "text": NOTE }).to_string() + "\n";
+    let out = run_with_stdin(&args, good.as_bytes());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("redacted.jsonl")]);
+    let text = std::fs::read_to_string(&dest).unwrap();
+    assert!(text.contains("\"n1\"") && !text.contains("Quillfeather"), "{text}");
+}
+
+#[test]
 fn unknown_policy_and_missing_file_are_clear_errors() {
     let out = run_with_stdin(&["deid", "redact", "--policy", "nope", "--input", "-", "--output", "-"], b"");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a built-in policy"));

@@ -1,7 +1,7 @@
 //! `phigate deid …`: detect, redact, eval. A contract other tools depend on.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -13,6 +13,7 @@ use phigate_deid::operators::PseudonymKey;
 use phigate_deid::policy::{Operator, Policy};
 use phigate_deid::{Deidentifier, Detector, PatientContext};
 
+use super::output::Output;
 use crate::cli::{DeidCommand, GlobalArgs, RedactFormat};
 use crate::deid_vault::TokenVault;
 use crate::wiring;
@@ -22,13 +23,10 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
         DeidCommand::Detect { input, output, lossy } => {
             let detector = Detector::new();
             let started = Instant::now();
-            let summary = detect_jsonl(
-                &detector,
-                reader(&input)?,
-                writer(&output)?,
-                ReadOptions { lossy_utf8: lossy },
-                progress_bar(),
-            )?;
+            let mut out = Output::create(&output)?;
+            let summary =
+                detect_jsonl(&detector, reader(&input)?, &mut out, ReadOptions { lossy_utf8: lossy }, progress_bar())?;
+            out.commit()?;
             finish(started, summary.records, summary.spans, summary.bytes, "spans found");
         }
         DeidCommand::Redact { policy: policy_name, input, output, format, lossy, fhir_policy } => {
@@ -37,10 +35,11 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
             match format {
                 RedactFormat::Jsonl => {
                     let (deid, mut vault) = text_deidentifier(global, policy)?;
+                    let mut out = Output::create(&output)?;
                     let s = redact_jsonl_with_vault(
                         &deid,
                         reader(&input)?,
-                        writer(&output)?,
+                        &mut out,
                         ReadOptions { lossy_utf8: lossy },
                         progress_bar(),
                         |issued| match vault.as_mut() {
@@ -48,6 +47,7 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
                             None => Ok(()),
                         },
                     )?;
+                    out.commit()?;
                     finish(started, s.records, s.spans, s.bytes, "identifiers replaced");
                     vault_summary(vault.as_ref());
                 }
@@ -62,9 +62,9 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
                     if let Some(v) = vault.as_mut() {
                         v.remember(patient.take_pseudonyms())?;
                     }
-                    let mut w = writer(&output)?;
+                    let mut w = Output::create(&output)?;
                     w.write_all(out.as_bytes())?;
-                    w.flush()?;
+                    w.commit()?;
                     vault_summary(vault.as_ref());
                 }
                 RedactFormat::Fhir => {
@@ -176,8 +176,9 @@ fn fhir_deidentifier(
 /// A NDJSON file (not standard input) is read twice so every Patient's
 /// identifiers are known before any line is de-identified.
 ///
-/// Pseudonyms reach the vault once the whole input is done (NDJSON streams
-/// out as it goes); a vault failure then fails the command.
+/// Pseudonyms reach the vault once the whole input is done; an output file
+/// appears only after that (on standard output NDJSON streams as it goes,
+/// so there a vault failure fails the command after the lines are out).
 fn redact_fhir(
     fhir: &FhirDeidentifier,
     input: &Path,
@@ -206,10 +207,12 @@ fn redact_fhir(
             fhir.learn_patients_ndjson(reader(input)?, &mut patients, opts)?;
         }
         let stream = std::io::Cursor::new(first).chain(r);
-        let summary = fhir.deidentify_ndjson(stream, writer(output)?, &mut patients, opts, progress_bar())?;
+        let mut out = Output::create(output)?;
+        let summary = fhir.deidentify_ndjson(stream, &mut out, &mut patients, opts, progress_bar())?;
         if let Some(v) = vault {
             v.remember(patients.take_pseudonyms())?;
         }
+        out.commit()?;
         return Ok(summary);
     }
     let mut raw = first;
@@ -223,10 +226,10 @@ fn redact_fhir(
     if let Some(v) = vault {
         v.remember(patients.take_pseudonyms())?;
     }
-    let mut w = writer(output)?;
+    let mut w = Output::create(output)?;
     serde_json::to_writer_pretty(&mut w, &doc)?;
     w.write_all(b"\n")?;
-    w.flush()?;
+    w.commit()?;
     Ok(Summary { records: 1, spans: changed, bytes })
 }
 
@@ -271,14 +274,6 @@ pub(super) fn reader(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     }
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
-}
-
-pub(super) fn writer(path: &Path) -> anyhow::Result<Box<dyn Write>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
-    }
-    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
 }
 
 /// A one-line progress display on stderr when it is a terminal.

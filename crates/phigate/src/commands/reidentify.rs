@@ -73,9 +73,9 @@ pub fn run(global: &GlobalArgs, input: &Path, output: &Path, reason: &str) -> an
         at = r.end;
     }
     restored.push_str(&text[at..]);
-    let mut w = super::deid::writer(output)?;
+    let mut w = super::output::Output::create(output)?;
     w.write_all(restored.as_bytes())?;
-    w.flush()?;
+    w.commit()?;
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for a in answers.values() {
         if let Answer::Found(r) = a {
