@@ -70,6 +70,24 @@ pub const REFERENCE_DATE: Date = time::macros::date!(2025 - 06 - 30);
 /// The most notes one patient may have (each needs its own encounter).
 pub const MAX_NOTES_PER_PATIENT: usize = 20;
 
+/// Seed and size of the data set `phigate demo` stores on first run, so
+/// tests can regenerate exactly what the demo holds (and use its
+/// identifiers as canaries).
+pub const DEMO_SEED: u64 = 2026;
+/// Patients in the demo data set.
+pub const DEMO_PATIENTS: u64 = 20;
+
+/// The medical record number of a generated patient (its Patient's
+/// identifier of type `MR`).
+pub fn mrn_of(patient: &SynthPatient) -> Option<&str> {
+    patient.resources().filter(|(t, _)| *t == "Patient").find_map(|(_, p)| {
+        p["identifier"].as_array()?.iter().find_map(|id| {
+            let mr = id["type"]["coding"].as_array()?.iter().any(|c| c["code"] == "MR");
+            if mr { id["value"].as_str() } else { None }
+        })
+    })
+}
+
 /// Errors of this crate: only invalid options.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
@@ -201,5 +219,22 @@ impl fmt::Debug for SynthPatient {
             .field("resources", &self.resources().count())
             .field("notes", &self.notes.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_patient_has_an_mrn_that_is_its_patient_identifier() {
+        let generator = Generator::new(SynthOptions { seed: DEMO_SEED, patients: 5, ..Default::default() }).unwrap();
+        let mrns: Vec<String> = generator.patients().map(|p| mrn_of(&p).unwrap().to_string()).collect();
+        let mut unique = mrns.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), mrns.len(), "{mrns:?}");
+        let first = generator.patient(0);
+        assert!(first.bundle.to_string().contains(&format!("\"value\":\"{}\"", mrns[0])));
     }
 }

@@ -173,7 +173,8 @@ async fn demo_serves_healthz_over_tls13_h2_refuses_tls11_and_stops_gracefully() 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut demo = start_demo(&data);
-    assert!(demo.stdout.iter().any(|l| l.contains("3 synthetic patients")), "{:?}", demo.stdout);
+    let seeded = format!("{} synthetic patients", phigate_synth::DEMO_PATIENTS);
+    assert!(demo.stdout.iter().any(|l| l.contains(&seeded)), "{:?}", demo.stdout);
 
     let (status, body, version, alpn) = get(demo.addr, &data, &rustls::version::TLS13, "/healthz").await;
     assert_eq!(status, 200);
@@ -188,7 +189,19 @@ async fn demo_serves_healthz_over_tls13_h2_refuses_tls11_and_stops_gracefully() 
     let (status, body, _, _) = get(demo.addr, &data, &rustls::version::TLS13, "/metrics").await;
     assert_eq!(status, 200);
     assert!(body.contains("phigate_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"), "{body}");
-    let (status, body, _, _) = get(demo.addr, &data, &rustls::version::TLS13, "/no/such/MRN-DEMO-0001").await;
+    // The demo's first synthetic patient: its identifiers are the canaries.
+    let first = phigate_synth::Generator::new(phigate_synth::SynthOptions {
+        seed: phigate_synth::DEMO_SEED,
+        patients: phigate_synth::DEMO_PATIENTS,
+        ..Default::default()
+    })
+    .unwrap()
+    .patient(0);
+    let mrn = phigate_synth::mrn_of(&first).unwrap().to_string();
+    let patient = first.resources().find(|(t, _)| *t == "Patient").unwrap().1;
+    let family = patient["name"][0]["family"].as_str().unwrap().to_string();
+    let birth = patient["birthDate"].as_str().unwrap().to_string();
+    let (status, body, _, _) = get(demo.addr, &data, &rustls::version::TLS13, &format!("/no/such/{mrn}")).await;
     assert_eq!(status, 404);
     assert!(body.contains("not_found"));
 
@@ -225,7 +238,7 @@ async fn demo_serves_healthz_over_tls13_h2_refuses_tls11_and_stops_gracefully() 
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert!(v.get("level").is_some(), "{line}");
     }
-    for canary in ["MRN-DEMO-0001", "Avery", "Synthetic-Example", "1950-01-01", "/no/such"] {
+    for canary in [mrn.as_str(), family.as_str(), birth.as_str(), "/no/such"] {
         assert!(!logs.contains(canary), "{canary} leaked into logs");
     }
     assert!(logs.contains("\"route\":\"(unmatched)\""));

@@ -134,30 +134,37 @@ fn restrict_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Synthetic patients, so a first run shows encryption and blind-index lookup working.
-const DEMO_PATIENTS: &[(&str, &str)] = &[
-    ("MRN-DEMO-0001", r#"{"name":"Avery Synthetic-Example","birthDate":"1950-01-01","note":"synthetic demo patient"}"#),
-    ("MRN-DEMO-0002", r#"{"name":"Jordan Placeholder","birthDate":"1972-06-15","note":"synthetic demo patient"}"#),
-    ("MRN-DEMO-0003", r#"{"name":"Riley Testcase","birthDate":"1988-11-30","note":"synthetic demo patient"}"#),
-];
-
+/// Stores the demo data set on first run: `phigate synth`'s patients under
+/// [`phigate_synth::DEMO_SEED`], each a FHIR R4 Bundle (notes included) in
+/// one encrypted record under its own subject, findable by MRN through the
+/// blind index. Returns how many were stored (0 when they already are).
 fn seed_demo(store: &dyn Store) -> anyhow::Result<usize> {
-    let first = Phi::new(DEMO_PATIENTS[0].0.to_string());
-    if !store.find("patient", "mrn", &first)?.is_empty() {
+    let generator = phigate_synth::Generator::new(phigate_synth::SynthOptions {
+        seed: phigate_synth::DEMO_SEED,
+        patients: phigate_synth::DEMO_PATIENTS,
+        ..Default::default()
+    })?;
+    let first = generator.patient(0);
+    let first_mrn = Phi::new(phigate_synth::mrn_of(&first).context("synthetic patient without an MRN")?.to_string());
+    if !store.find("patient", "mrn", &first_mrn)?.is_empty() {
         return Ok(0);
     }
-    for (mrn, body) in DEMO_PATIENTS {
+    let mut stored = 0;
+    for patient in generator.patients() {
+        let mrn = Phi::new(phigate_synth::mrn_of(&patient).context("synthetic patient without an MRN")?.to_string());
+        let body = Phi::new(serde_json::to_vec(&patient.bundle)?);
         let subject = store.create_subject()?;
-        let mrn = Phi::new((*mrn).to_string());
-        let body = Phi::new(body.as_bytes().to_vec());
         let lookups = [Lookup { field: "mrn", value: &mrn }];
         store.put(&NewRecord { subject: &subject, kind: "patient", body: &body, lookups: &lookups })?;
+        stored += 1;
     }
     // Prove the round trip through the blind index before telling the user it works.
-    let found = store.find("patient", "mrn", &first)?;
+    let found = store.find("patient", "mrn", &first_mrn)?;
     let record = store.get(*found.first().context("demo lookup by MRN found nothing")?)?;
-    anyhow::ensure!(record.body.expose().starts_with(b"{\"name\""), "demo record did not decrypt");
-    Ok(DEMO_PATIENTS.len())
+    let bundle: serde_json::Value =
+        serde_json::from_slice(record.body.expose()).context("demo record did not decrypt")?;
+    anyhow::ensure!(bundle == first.bundle, "demo record did not decrypt to what was stored");
+    Ok(stored)
 }
 
 #[allow(clippy::too_many_arguments)] // one line of the banner per argument
@@ -180,7 +187,8 @@ fn print_banner(
         if seeded > 0 {
             writeln!(
                 out,
-                "  demo data       {seeded} synthetic patients stored encrypted; MRN lookup via blind index verified"
+                "  demo data       {seeded} synthetic patients (phigate synth, seed {}: FHIR bundles with notes) stored encrypted; MRN lookup via blind index verified",
+                phigate_synth::DEMO_SEED
             )?;
         }
         writeln!(out, "  certificate     {}", cert.display())?;
