@@ -228,8 +228,10 @@ impl Model {
 /// function words, which are never an identifier on their own, and not
 /// clinical vocabulary ("Apgar", "Foley", "Gram"), which only a cue rule may
 /// turn into a name: a statistical guess must never redact a hard negative.
+/// Nor identifier cues ("MRN", "Acct", "NPI"): the number after one is the
+/// identifier, and the patterns find it.
 pub fn is_candidate(t: &Token) -> bool {
-    !t.has(Flags::STOP | Flags::COMMON)
+    !t.has(Flags::STOP | Flags::COMMON | Flags::ID_CUE)
 }
 
 fn joinable(between: &str) -> bool {

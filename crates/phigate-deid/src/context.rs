@@ -95,6 +95,9 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
     cx.out
 }
 
+/// Words that announce a phone number ("cell# 410-…", "office phone 208-…").
+const PHONE_CUES: &[&str] = &["cell", "home", "phone", "tel", "pager", "beeper", "work", "office"];
+
 impl Ctx<'_> {
     fn tok(&self, i: usize) -> Option<Token> {
         self.toks.get(i).copied()
@@ -409,7 +412,7 @@ impl Ctx<'_> {
         {
             return;
         }
-        if !self.is(i, &["cell", "home", "phone", "tel", "pager", "beeper", "work", "office"]) {
+        if !self.is(i, PHONE_CUES) {
             return;
         }
         let after = self.gap_after(i).trim_start();
@@ -420,8 +423,10 @@ impl Ctx<'_> {
         if !self.joined(prev, &[',', '-']) {
             return;
         }
+        // "office phone": a cue before the cue is not a name.
         let plain = |cx: &Self, k: usize| {
             cx.tok(k).is_some_and(|t| !t.has(Flags::STOP | Flags::COMMON | Flags::INITIAL) && t.cue == Cue::None)
+                && !cx.is(k, PHONE_CUES)
         };
         if plain(self, prev) {
             let mut first = prev;

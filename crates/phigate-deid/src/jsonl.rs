@@ -194,9 +194,10 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert_eq!(
             out,
-            "{\"id\":\"a\",\"spans\":[{\"start\":11,\"end\":23,\"type\":\"PHONE\"}]}\n{\"id\":2,\"spans\":[]}\n"
+            // "Zoë" is 3 characters and 4 bytes: offsets count characters.
+            "{\"id\":\"a\",\"spans\":[{\"start\":0,\"end\":3,\"type\":\"NAME\"},{\"start\":11,\"end\":23,\"type\":\"PHONE\"}]}\n{\"id\":2,\"spans\":[]}\n"
         );
-        assert_eq!((s.records, s.spans, ticks), (2, 1, 2));
+        assert_eq!((s.records, s.spans, ticks), (2, 2, 2));
     }
 
     #[test]

@@ -130,10 +130,10 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         (r"(?-u)(?-u:\b)(?:A[LKZR]|C[AOT]|D[EC]|FL|GA|HI|I[DLNA]|K[SY]|LA|M[EDAINSOT]|N[EVHJMYCD]|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[TA]|W[AVIY]|PR|GU|VI),?\s+(\d{5}(?:-\d{4})?)(?-u:\b)").to_string(),
         (r"(?i)(?-u:\b)zip(?:\s*code)?(?-u:\b)[^0-9\n]{0,30}(\d{5}(?:-\d{4})?)(?-u:\b)").to_string(),
         (concat!(
-        r"(?-u)(?-u:\b)\d{1,6}[A-Za-z]?\s+(?:(?:[NSEW]\.?|North|South|East|West)\s+)?(?:[A-Z][a-z'\-]+\.?\s+){1,4}",
+        r"(?-u)(?-u:\b)\d{1,6}[A-Za-z]?\s+(?:(?:[NSEW]\.?|North|South|East|West)\s+)?(?P<name>(?:[A-Z][a-z'\-]+\.?\s+){1,4})",
         r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq|Trail|Trl|Pike|Alley|Row|Loop)(?-u:\b)\.?",
         r"(?:,?\s*(?i:apt|apartment|unit|suite|ste|#)\.?\s*[A-Za-z0-9\-]+)?",
-        r"|(?-u:\b)\d{1,6}[A-Za-z]?\s+(?:[A-Z][A-Z'\-]+\s+){1,4}(?:STREET|AVENUE|ROAD|BOULEVARD|BLVD|LANE|DRIVE|COURT|TERRACE|CIRCLE|HIGHWAY|PARKWAY|PIKE)(?-u:\b)",
+        r"|(?-u:\b)\d{1,6}[A-Za-z]?\s+(?P<upper_name>(?:[A-Z][A-Z'\-]+\s+){1,4})(?:STREET|AVENUE|ROAD|BOULEVARD|BLVD|LANE|DRIVE|COURT|TERRACE|CIRCLE|HIGHWAY|PARKWAY|PIKE)(?-u:\b)",
         r"|(?i:(?-u:\b)p\.?\s*o\.?\s+box\s+\d+)",
     )).to_string(),
         (r"(?-u)(?-u:\b)\d{7,}(?-u:\b)").to_string(),
@@ -276,6 +276,11 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
             if let Some(z) = caps.get(1) {
                 out.push(Span::new(z.start(), z.end(), Kind::Zip));
             }
+            if let Some(m) = caps.get(0)
+                && let Some(city) = city_before(text, m.start())
+            {
+                out.push(Span::new(city.0, city.1, Kind::Location));
+            }
         }
     }
     if on(ZIP_CUE) {
@@ -286,8 +291,10 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
         }
     }
     if on(STREET) {
-        for m in p.street.find_iter(text) {
-            if street_ok(m.as_str()) && !preceded_by(text, m.start(), |c| matches!(c, '/' | '.' | '-')) {
+        for caps in p.street.captures_iter(text) {
+            let Some(m) = caps.get(0) else { continue };
+            let name = caps.name("name").or_else(|| caps.name("upper_name")).map_or("", |n| n.as_str());
+            if street_ok(name) && !preceded_by(text, m.start(), |c| matches!(c, '/' | '.' | '-')) {
                 out.push(Span::new(m.start(), m.end(), Kind::Address));
             }
         }
@@ -556,9 +563,38 @@ fn cued(p: &Patterns, text: &str, ws: usize, we: usize, out: &mut Vec<Span>) {
     }
 }
 
-fn street_ok(s: &str) -> bool {
+/// "Sioux Falls, SD 57153": the capitalised words (up to three) between a
+/// comma or line start and ", STATE ZIP" are the city, listed or not.
+fn city_before(text: &str, state_at: usize) -> Option<(usize, usize)> {
+    let head = text[..state_at].strip_suffix(' ')?.strip_suffix(',')?;
+    let end = head.len();
+    let mut city_start = end;
+    let mut word_end = end;
+    for _ in 0..3 {
+        let word_start = head[..word_end]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| c.is_alphabetic() || c == '\'' || c == '-')
+            .last()
+            .map_or(word_end, |(i, _)| i);
+        let word = &head[word_start..word_end];
+        if word.chars().count() < 2 || !word.starts_with(char::is_uppercase) {
+            break;
+        }
+        city_start = word_start;
+        // Words of one city are separated by exactly one space.
+        match head[..word_start].strip_suffix(' ') {
+            Some(rest) if rest.ends_with(char::is_alphabetic) => word_end = rest.len(),
+            _ => break,
+        }
+    }
+    (city_start < end).then_some((city_start, end))
+}
+
+/// Judges the words between the house number and the street type.
+fn street_ok(name: &str) -> bool {
     // "5 MG GIVEN PER DR": a dose followed by words, not an address.
-    !s.split_whitespace().skip(1).any(|w| {
+    !name.split_whitespace().any(|w| {
         let w = w.trim_end_matches('.').to_ascii_lowercase();
         UNIT_WORDS.contains(&w.as_str())
             || matches!(w.as_str(), "given" | "per" | "by" | "to" | "and" | "with" | "from" | "at" | "on" | "of")
@@ -586,6 +622,11 @@ mod tests {
         assert!(has("extubated 7/22 at", "7/22", Kind::Date));
         // Fraction-like shapes are dates after an event verb, settings otherwise.
         assert!(has("admitted 3/4 for chest pain", "3/4", Kind::Date));
+        // The city before ", STATE ZIP", listed or not.
+        assert!(has("7934 Chestnut Pl Unit 1, El Paso, TX 79967.", "El Paso", Kind::Location));
+        assert!(has("Highland Court, Sioux Falls, SD 57153", "Sioux Falls", Kind::Location));
+        assert!(has("lives in\nQuillmoor, MD 21201", "Quillmoor", Kind::Location));
+        assert!(!has("lives in\nQuillmoor, MD 21201", "in\nQuillmoor", Kind::Location));
         assert!(has("was seen on 8/5 by", "8/5", Kind::Date));
         assert!(!has("trialed on 5/5 this am", "5/5", Kind::Date));
         assert!(!has("placed on 10/5 overnight", "10/5", Kind::Date));

@@ -13,7 +13,15 @@ impl Ctx<'_> {
     /// Site facilities, "X Hospital", "St. Mary's", "U of Maryland".
     pub(super) fn facility(&mut self, i: usize) {
         let Some(t) = self.tok(i) else { return };
-        if t.has(Flags::FACILITY) && !t.has(Flags::COMMON | Flags::STOP) {
+        // A facility-list word that is also English ("bay", "vista") names a
+        // facility when capitalised or right after "at"/"for"/"from"/"to"
+        // ("works for vista health"): "the ambulance bay" is not one.
+        if t.has(Flags::FACILITY)
+            && !t.has(Flags::COMMON | Flags::STOP)
+            && (t.has(Flags::CAP)
+                || !(t.has(Flags::ENGLISH) || dictionary::is_english_word(t.text(self.text)))
+                || (i > 0 && self.is(i - 1, &["at", "for", "from", "to"])))
+        {
             self.emit(i, i, Kind::Location, "facility");
         }
         // "mackerer campus": before a suffix that only follows names, a word
