@@ -267,6 +267,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn identifier_cues_and_vocabulary_are_never_candidates() {
+        let text = "Acct NPI MRN Foley Kussmaul Quillfeather";
+        let toks = crate::token::tokenize(text);
+        let candidates: Vec<&str> = toks.iter().filter(|t| is_candidate(t)).map(|t| t.text(text)).collect();
+        assert_eq!(candidates, ["Quillfeather"]);
+    }
+
+    #[test]
     fn embedded_model_loads() {
         let m = embedded();
         assert!(m.bits() >= 8);

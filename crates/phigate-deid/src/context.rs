@@ -549,6 +549,13 @@ mod tests {
     #[test]
     fn eponyms_stay() {
         assert!(names("foley catheter draining, gram stain pending, parkinson disease").is_empty());
+        assert!(names("No Kussmaul respirations. Glasgow Coma Scale 15. Romberg negative. Braden 16.").is_empty());
+    }
+
+    #[test]
+    fn a_phone_cue_before_a_phone_cue_is_no_name() {
+        assert!(names("FOLLOW-UP: next week; office phone 208-555-0149").is_empty());
+        assert!(names("Lopie Certusi cell# 410-555-0100").iter().any(|n| n.contains("Certusi")));
     }
 
     #[test]
@@ -567,5 +574,11 @@ mod tests {
     fn places_with_cues() {
         assert!(names("HIS SISTER IS LIVING IN ROCKVILLE.").contains(&"ROCKVILLE".to_owned()));
         assert!(names("transferred from sacred heart hosp").iter().any(|n| n.contains("sacred")));
+        // A kind word between the name and the suffix belongs to the name.
+        assert!(names("seen at Harborview Rehabilitation Hospital today").iter().any(|n| n.contains("Harborview")));
+        assert!(names("Brightwater Health Center").iter().any(|n| n.contains("Brightwater")));
+        assert!(names("sent to the Rehabilitation Hospital today").is_empty());
+        // An English facility-list word needs a capital or a preposition.
+        assert!(!names("moved from the ambulance bay on arrival").contains(&"bay".to_owned()));
     }
 }

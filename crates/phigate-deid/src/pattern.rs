@@ -622,11 +622,6 @@ mod tests {
         assert!(has("extubated 7/22 at", "7/22", Kind::Date));
         // Fraction-like shapes are dates after an event verb, settings otherwise.
         assert!(has("admitted 3/4 for chest pain", "3/4", Kind::Date));
-        // The city before ", STATE ZIP", listed or not.
-        assert!(has("7934 Chestnut Pl Unit 1, El Paso, TX 79967.", "El Paso", Kind::Location));
-        assert!(has("Highland Court, Sioux Falls, SD 57153", "Sioux Falls", Kind::Location));
-        assert!(has("lives in\nQuillmoor, MD 21201", "Quillmoor", Kind::Location));
-        assert!(!has("lives in\nQuillmoor, MD 21201", "in\nQuillmoor", Kind::Location));
         assert!(has("was seen on 8/5 by", "8/5", Kind::Date));
         assert!(!has("trialed on 5/5 this am", "5/5", Kind::Date));
         assert!(!has("placed on 10/5 overnight", "10/5", Kind::Date));
@@ -696,6 +691,14 @@ mod tests {
 
     #[test]
     fn places() {
+        // The city before ", STATE ZIP", listed or not.
+        assert!(has("7934 Chestnut Pl Unit 1, El Paso, TX 79967.", "El Paso", Kind::Location));
+        assert!(has("Highland Court, Sioux Falls, SD 57153", "Sioux Falls", Kind::Location));
+        assert!(has("lives in\nQuillmoor, MD 21201", "Quillmoor", Kind::Location));
+        assert!(!has("lives in\nQuillmoor, MD 21201", "in\nQuillmoor", Kind::Location));
+        // Streets judge only the words between number and type.
+        assert!(has("Address on file: 6304 Highland Way, Jacksonville", "6304 Highland Way", Kind::Address));
+        assert!(has("1480 Highland Court Unit 32, Cleveland", "1480 Highland Court Unit 32", Kind::Address));
         assert!(has("4417 Old Kettle Rd, Fresno, CA 93726.", "4417 Old Kettle Rd", Kind::Address));
         assert!(has("Fresno, CA 93726.", "93726", Kind::Zip));
         assert!(has("the mailing ZIP on the chart is 93291.", "93291", Kind::Zip));
