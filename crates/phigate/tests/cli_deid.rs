@@ -1,22 +1,9 @@
 //! `phigate deid`: the JSONL contract other tools depend on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_phigate");
-
-fn run_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
+use common::run_with_stdin;
 
 const NOTE: &str = "Seen by Dr. Harriet Quillfeather on 03/14/2024; call 617-555-0199. Résumé: SSN 402-19-8877, started metoprolol 25 mg.";
 

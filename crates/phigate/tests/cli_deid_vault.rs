@@ -3,12 +3,10 @@
 //! the run's vault subject is crypto-shredded.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_phigate");
+use std::path::Path;
+use std::process::Output;
 
 /// Canary identifiers: they must never sit in clear in the data directory.
 const MRN: &str = "MRN 7741093";
@@ -17,50 +15,17 @@ const NOTE: &str = "Mrs. Harriet Quillfeather, MRN 7741093, seen 03/14/2024 for 
 const REASON: &str = "IRB-2026-114 adverse-event follow-up";
 
 fn run(data: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    let data = data.to_str().unwrap();
+    let args: Vec<&str> = args.iter().copied().chain(["--data-dir", data]).collect();
+    common::run_with_stdin(&args, stdin)
 }
 
 fn ok(out: &Output) -> (String, String) {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (common::ok_stdout(out), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// Runs the demo once so the data dir has keys, a database and a ledger.
 fn init(data: &Path) {
-    let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut text = String::new();
-    while !text.contains("phigate listening") {
-        assert!(Instant::now() < deadline);
-        let mut buf = [0u8; 256];
-        let n = std::io::Read::read(&mut out, &mut buf).unwrap();
-        assert!(n > 0, "demo exited early");
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    common::init_data_dir(data, &[]);
 }
 
 fn files_contain(dir: &Path, needle: &[u8]) -> bool {

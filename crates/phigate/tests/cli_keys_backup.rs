@@ -1,11 +1,12 @@
 //! The key and backup commands, as an operator runs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_phigate");
+use common::BIN;
 
 fn phigate(data: &Path, args: &[&str]) -> Output {
     phigate_env(data, args, &[])
@@ -16,13 +17,7 @@ fn phigate_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::ok_stdout(out)
 }
 
 fn err(out: &Output) -> String {
@@ -30,33 +25,12 @@ fn err(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Runs the demo once so the data dir has keys, a database and demo records.
 fn init(data: &Path) {
-    init_env(data, &[]);
+    common::init_data_dir(data, &[]);
 }
 
 fn init_env(data: &Path, env: &[(&str, &str)]) {
-    let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .envs(env.iter().copied())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut text = String::new();
-    while !text.contains("phigate listening") {
-        assert!(Instant::now() < deadline);
-        let mut buf = [0u8; 256];
-        let n = std::io::Read::read(&mut out, &mut buf).unwrap();
-        assert!(n > 0, "demo exited early");
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    // A graceful stop, as an operator's Ctrl-C: the stop is recorded too.
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    common::init_data_dir(data, env);
 }
 
 #[test]
