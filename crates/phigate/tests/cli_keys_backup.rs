@@ -29,10 +29,6 @@ fn init(data: &Path) {
     common::init_data_dir(data, &[]);
 }
 
-fn init_env(data: &Path, env: &[(&str, &str)]) {
-    common::init_data_dir(data, env);
-}
-
 #[test]
 fn rotate_rewrap_disable_then_backup_and_restore() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,7 +131,7 @@ fn postgres_backend_from_the_environment() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    init_env(&data, &env);
+    common::init_data_dir(&data, &env);
     assert!(!data.join("phigate.db").exists(), "nothing goes to SQLite when PostgreSQL is configured");
     let status = ok(&phigate_env(&data, &["keys", "status"], &env));
     assert!(status.lines().any(|l| l.starts_with("v1") && l.split_whitespace().last() != Some("0")), "{status}");

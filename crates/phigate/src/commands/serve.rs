@@ -144,14 +144,18 @@ fn seed_demo(store: &dyn Store) -> anyhow::Result<usize> {
         patients: phigate_synth::DEMO_PATIENTS,
         ..Default::default()
     })?;
+    let mrn_of = |p: &phigate_synth::SynthPatient| -> anyhow::Result<Phi<String>> {
+        Ok(Phi::new(phigate_synth::mrn_of(p).context("synthetic patient without an MRN")?.to_string()))
+    };
     let first = generator.patient(0);
-    let first_mrn = Phi::new(phigate_synth::mrn_of(&first).context("synthetic patient without an MRN")?.to_string());
+    let first_mrn = mrn_of(&first)?;
     if !store.find("patient", "mrn", &first_mrn)?.is_empty() {
         return Ok(0);
     }
     let mut stored = 0;
-    for patient in generator.patients() {
-        let mrn = Phi::new(phigate_synth::mrn_of(&patient).context("synthetic patient without an MRN")?.to_string());
+    let rest = (1..phigate_synth::DEMO_PATIENTS).map(|i| generator.patient(i));
+    for patient in std::iter::once(first.clone()).chain(rest) {
+        let mrn = mrn_of(&patient)?;
         let body = Phi::new(serde_json::to_vec(&patient.bundle)?);
         let subject = store.create_subject()?;
         let lookups = [Lookup { field: "mrn", value: &mrn }];
