@@ -3,7 +3,9 @@
 //! loop. It refuses to look at the test split.
 //!
 //! `cargo run --release -p phigate-deid --example train_errors [misses|fps|all]`
-//! (`PHIGATE_NO_CLASSIFIER=1` for the rules alone)
+//! (`PHIGATE_NO_CLASSIFIER=1` for the rules alone; `PHIGATE_FOLD=F` scores
+//! only training fold F, patient % 4 == F; `PHIGATE_CLASSIFIER=PATH` loads
+//! another model file: both for `scripts/deid-holdout`)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -16,7 +18,11 @@ use phigate_deid::span::CharIndex;
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/deid/physionet_deid_nursing.jsonl");
-    let notes = read_gold(std::io::BufReader::new(std::fs::File::open(path).unwrap())).unwrap();
+    let mut notes = read_gold(std::io::BufReader::new(std::fs::File::open(path).unwrap())).unwrap();
+    if let Some(f) = std::env::var("PHIGATE_FOLD").ok().map(|f| f.parse::<u64>().unwrap()) {
+        assert!(f < 3, "fold 3 is the test split");
+        notes.retain(|n| n.patient.is_some_and(|p| p % 4 == f));
+    }
     // PHIGATE_NO_GAZETTEER=1 measures the generic facility rules alone.
     let rules = phigate_deid::context::RuleSet {
         site_gazetteer: std::env::var_os("PHIGATE_NO_GAZETTEER").is_none(),
@@ -27,8 +33,17 @@ fn main() {
     // this split, so with it the misses left are mostly memorised away).
     if std::env::var_os("PHIGATE_NO_CLASSIFIER").is_some() {
         detector = detector.with_classifier(None);
+    } else if let Some(p) = std::env::var_os("PHIGATE_CLASSIFIER") {
+        let model = phigate_deid::classifier::Model::decode(&std::fs::read(p).unwrap()).unwrap();
+        detector = detector.with_classifier(Some(std::sync::Arc::new(model)));
     }
-    let opts = EvalOptions { split: Split::Train, collect_errors: true, ..EvalOptions::default() };
+    let opts = EvalOptions {
+        split: Split::Train,
+        collect_errors: true,
+        // PHIGATE_PATIENT_MEMORY=1: carry confirmed names to a patient's later notes.
+        patient_memory: std::env::var_os("PHIGATE_PATIENT_MEMORY").is_some(),
+        ..EvalOptions::default()
+    };
     let report = evaluate(&detector, &notes, &opts);
     print!("{}", report.render());
     let ctx = |note: usize, s: usize, e: usize| {

@@ -96,6 +96,10 @@ impl Model {
         self
     }
 
+    pub(crate) fn weights(&self) -> &[[f32; CLASSES]] {
+        &self.weights
+    }
+
     pub(crate) fn weights_mut(&mut self) -> &mut [[f32; CLASSES]] {
         &mut self.weights
     }

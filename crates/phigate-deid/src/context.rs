@@ -83,6 +83,8 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
         cx.person(i);
         cx.facility(i);
         cx.place(i);
+        cx.residence(i);
+        cx.employer(i);
         cx.destination(i);
         if rules.lone_first_names {
             cx.lone_first(i);
@@ -580,5 +582,16 @@ mod tests {
         assert!(names("sent to the Rehabilitation Hospital today").is_empty());
         // An English facility-list word needs a capital or a preposition.
         assert!(!names("moved from the ambulance bay on arrival").contains(&"bay".to_owned()));
+        // Employers and places of residence up to the end of the clause.
+        assert!(names("he works for vista health.\na: lg ami").contains(&"vista health".to_owned()));
+        assert!(names("She works at Walmart as a cashier.").contains(&"Walmart".to_owned()));
+        assert!(names("he works at home. works for the state.").is_empty());
+        assert!(names("works for quillmoor tool supply billing department").is_empty(), "a run that goes on");
+        assert!(names("social: lives alone in white amrsh, daughter").contains(&"white amrsh".to_owned()));
+        assert!(names("Her sister lives in DC.").contains(&"DC".to_owned()));
+        assert!(names("lives in a nursing home with wife").is_empty());
+        // A known place before a state's name, in any case.
+        assert!(names("a brief overview of this towson maryland facility").contains(&"towson maryland".to_owned()));
+        assert!(names("came from Bend, Oregon today").contains(&"Bend, Oregon".to_owned()));
     }
 }

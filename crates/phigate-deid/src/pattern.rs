@@ -22,7 +22,7 @@ use crate::token::{Lower, Token};
 mod checksum;
 mod date;
 pub use checksum::{luhn_ok, npi_ok, ssn_ok, vin_ok};
-use date::{UNIT_WORDS, apostrophe_years, numeric_dates, written_dates};
+use date::{UNIT_WORDS, apostrophe_years, numeric_dates, ordinal_days, written_dates};
 
 struct Patterns {
     date_numeric: Regex,
@@ -88,17 +88,17 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         (r"(?-u)(\d{1,2})(/)(\d{1,2})(?:/(\d{4}|\d{2}))?(?-u:\b)|(\d{1,2})(-)(\d{1,2})(?:-(\d{4}|\d{2}))?(?-u:\b)").to_string(),
         (r"(?-u)(?-u:\b)(?:19|20)\d\d-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?-u:\b)").to_string(),
         (format!(
-        r"(?-u)(?i)(?-u:\b){MONTH}\.?\s{{0,2}}(?:(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?)(?:,?\s*(?:19|20)?\d\d)?(?-u:\b)"
+        r"(?-u)(?i)(?-u:\b){MONTH}\.?\s{{0,2}}(?:(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?)(?:,?\s*(?:1[89]|20)?\d\d)?(?-u:\b)"
     )).to_string(),
         (format!(
-        r"(?-u)(?i)(?-u:\b)(?:3[01]|[12]\d|0?[1-9])(?:(?:st|nd|rd|th)?\s{{0,2}}(?:of\s+)?{MONTH}(?-u:\b)\.?(?:,?\s*(?:19|20)\d\d(?-u:\b))?|-{MONTH}-(?:19|20)?\d\d(?-u:\b))"
+        r"(?-u)(?i)(?-u:\b)(?:3[01]|[12]\d|0?[1-9])(?:(?:st|nd|rd|th)?\s{{0,2}}(?:of\s+)?{MONTH}(?-u:\b)\.?(?:,?\s*(?:1[89]|20)\d\d(?-u:\b))?|-{MONTH}-(?:19|20)?\d\d(?-u:\b))"
     )).to_string(),
         (format!(
         r"(?-u)(?i)(?-u:\b)(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty[- ]\w+|thirtieth|thirty[- ]first)\s+of\s+{MONTH}(?-u:\b)"
     )).to_string(),
-        (format!(r"(?-u)(?i)(?-u:\b){MONTH}\.?,?\s+(?:of\s+)?(?:19|20)\d\d(?-u:\b)")).to_string(),
+        (format!(r"(?-u)(?i)(?-u:\b){MONTH}\.?,?\s+(?:of\s+)?(?:1[89]|20)\d\d(?-u:\b)")).to_string(),
         (r"(?-u)(?i)(?-u:\b)(?:(?:age|aged)\s*:?\s*(9\d|1[01]\d)(?-u:\b)|(9\d|1[01]\d)\s*-?\s*(?:y/o|y\.?o\.?|yo|yr?s?\.?\s*-?\s*old|years?\s*-?\s*old|yrs?|years?|year-old)(?-u:\b))").to_string(),
-        (r"(?-u)(?i)(?:\+?1[\s.\-]?)?(?:\(\s*\d{3}\s*\)|(?-u:\b)\d{3})[\s.\-/]{0,3}\d{3}[\s.\-/]{0,3}\d{4}(?-u:\b)(?:\s*(?:x|ext\.?|extension)\s*\d{1,6}(?-u:\b))?").to_string(),
+        (r"(?-u)(?i)(?:\+?1[\s.\-]?)?(?:\(\s*\d{3}\s*\)|(?-u:\b)\d{3})[\s.\-/]{0,3}\d{3}[\s.\-/]{0,3}\d{4}(?-u:\b)(?:\s*(?:x|ext\.?|extension)\s*\d{1,6}(?-u:\b))?|\(\d{3}[\s.\-]\d{3}[\s.\-]\d{4,5}\)").to_string(),
         (r"(?-u)(?i)(?-u:\b)\d{3}-\d{4}(?-u:\b)(?:\s*(?:x|ext\.?|extension)\s*\d{1,6}(?-u:\b))?").to_string(),
         (r"(?-u)(?i)(?-u:\b)(?:pager|beeper|pgr|pg|beep|cell|phone|tel|telephone)\s*(?:#|no\.?|number)?\s*[:=]?\s*#?\s*(\d{3,6})(?-u:\b)").to_string(),
         (r"(?-u)(?i)[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}").to_string(),
@@ -202,6 +202,9 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     }
     if text.as_bytes().contains(&b'\'') {
         apostrophe_years(text, out);
+    }
+    if shape.ordinal {
+        ordinal_days(text, out);
     }
     if on(DATE_ISO) {
         for m in p.date_iso.find_iter(text) {
@@ -359,6 +362,8 @@ struct Shape {
     old_age: bool,
     /// A run of 1-2 digits followed by '/' or '-'.
     short_slash: bool,
+    /// A run of 1-2 digits followed by a letter of an ordinal suffix ("11th").
+    ordinal: bool,
 }
 
 impl Shape {
@@ -377,6 +382,7 @@ impl Shape {
                 s.three_sep |= run == 3 && (c == b'-' || c == b' ');
                 s.old_age |= (run == 2 && first == b'9') || (run == 3 && first == b'1' && b[i - 2] <= b'1');
                 s.short_slash |= run <= 2 && (c == b'/' || c == b'-');
+                s.ordinal |= run <= 2 && matches!(c | 0x20, b's' | b'n' | b'r' | b't');
                 run = 0;
             }
             s.max_run = s.max_run.max(run);
@@ -459,7 +465,10 @@ fn phones(p: &Patterns, text: &str, out: &mut Vec<Span>) {
         out.push(Span::new(start, end, kind));
     };
     for m in p.phone.find_iter(text) {
-        if preceded_by(text, m.start(), |c| c.is_ascii_digit() || c == '.') {
+        // A decimal point before digits makes a measurement; before "(" it
+        // ends a sentence ("today.(301 273 4516)").
+        let bracketed = m.as_str().starts_with('(');
+        if preceded_by(text, m.start(), |c| c.is_ascii_digit() || (c == '.' && !bracketed)) {
             continue;
         }
         push(m.start(), m.end());
@@ -641,6 +650,17 @@ mod tests {
         assert!(has("bay on 24-Aug-2022.", "24-Aug-2022", Kind::Date));
         assert!(has("NOTE - 25-DEC-2024\n", "25-DEC-2024", Kind::Date));
         assert!(has("date: 17-Feb-23 by", "17-Feb-23", Kind::Date));
+        // Two dates run together by a slash; a day named by its ordinal
+        // alone at the end of a clause; years before 1900.
+        assert!(has("HAD TREATMENTS 10/03/10/04 AND", "10/03/10/04", Kind::Date));
+        assert!(!has("ratio 1/2/3/4 and", "1/2/3/4", Kind::Date));
+        assert!(!has("sets 10/04/10/03 done", "10/04/10/03", Kind::Date));
+        assert!(has("\"it's the 11th.\" pt oriented", "11th", Kind::Date));
+        assert!(has("discharged on the 3rd, then", "3rd", Kind::Date));
+        assert!(!has("fx of the 5th rib", "5th", Kind::Date));
+        assert!(!has("up to the 4th floor", "4th", Kind::Date));
+        assert!(!has("at 11th hour.", "11th", Kind::Date));
+        assert!(has("stated march 21, 1899 then", "march 21, 1899", Kind::Date));
         // Hard negatives: vitals, ratios, doses, bare years.
         assert!(kinds("BP 120/80 HR 88").is_empty());
         assert!(kinds("strength 4/5 bilaterally").is_empty());
@@ -662,6 +682,9 @@ mod tests {
         assert!(has("call 559.555.0142 now", "559.555.0142", Kind::Phone));
         assert!(has("call +1 410-392-0780 x45.", "+1 410-392-0780 x45", Kind::Phone));
         assert!(has("faxed to (312) 555-0198.", "(312) 555-0198", Kind::Fax));
+        // In brackets after a full stop, with one digit too many in the tail.
+        assert!(has("visited today.(301 273 45166) both", "(301 273 45166)", Kind::Phone));
+        assert!(!has("weight 3.301 273 4516", "301 273 4516", Kind::Phone));
         assert!(has("Pager # 83554.", "83554", Kind::Phone));
         assert!(has("mail m.fern@zephyr.example.", "m.fern@zephyr.example", Kind::Email));
         assert!(has("at https://a.example/u/x.", "https://a.example/u/x", Kind::Url));

@@ -130,6 +130,13 @@ impl Ctx<'_> {
                     w.len() == 2 && w.chars().all(|c| c.is_ascii_uppercase()) && is_state(w)
                 })
         };
+        // "this towson maryland facility", "Bend, Oregon": a known place
+        // before a state's name, in any case.
+        let state_name_after = (self.joined(i, &[','])).then(|| state_name_at(self, i + 1)).flatten();
+        if let Some(last) = state_name_after {
+            self.emit(i, last, Kind::Location, "place");
+            return;
+        }
         // "lives in catonsville", "lives nearby in rockport": a verb of
         // residence makes case irrelevant.
         let resides = self.joined(i - 1, &[])
@@ -140,6 +147,77 @@ impl Ctx<'_> {
         if state_follows || resides || of_place || (cued && (self.shouting || t.has(Flags::CAP))) {
             self.emit(i, i, Kind::Location, "place");
         }
+    }
+
+    /// "he works for vista health", "employed at Dunmore Tool & Die": the
+    /// words after a verb of employment up to the end of the clause name an
+    /// employer when one of them is capitalised or is not everyday clinical
+    /// vocabulary ("works at home", "works for the state" stay).
+    pub(super) fn employer(&mut self, i: usize) {
+        if !matches!(self.text.as_bytes()[self.toks[i].start] | 0x20, b'w' | b'e')
+            || !self.is(i, &["works", "work", "worked", "working", "employed", "employee"])
+            || !self.joined(i, &[])
+            || !self.is(i + 1, &["for", "at", "by", "with"])
+            || !self.joined(i + 1, &[])
+        {
+            return;
+        }
+        if let Some((first, last)) = self.clause_run(i + 2)
+            && (first..=last).any(|k| self.proper_case(k) || !self.toks[k].has(Flags::COMMON))
+        {
+            self.emit(first, last, Kind::Location, "employer");
+        }
+    }
+
+    /// "lives alone in white marsh", "lives in DC": after a verb of residence
+    /// and "in"/"near", the words up to the end of the clause are the place
+    /// when one is a state code or is not everyday vocabulary ("lives in a
+    /// nursing home" stays).
+    pub(super) fn residence(&mut self, i: usize) {
+        if self.toks[i].cue != Cue::Residence || !self.is(i, &["lives", "lived", "live", "living", "resides", "reside"])
+        {
+            return;
+        }
+        let Some(prep) = (i + 1..=i + 2).find(|&k| self.is(k, &["in", "near"])) else { return };
+        if !(i..prep).all(|k| self.joined(k, &[])) || !self.joined(prep, &[]) {
+            return;
+        }
+        if let Some((first, last)) = self.clause_run(prep + 1)
+            && (first..=last).any(|k| {
+                let t = self.toks[k];
+                let w = t.text(self.text);
+                (w.len() == 2 && t.has(Flags::UPPER) && is_state(w))
+                    || !(t.has(Flags::COMMON) || dictionary::is_english_word(w))
+            })
+        {
+            self.emit(first, last, Kind::Location, "residence");
+        }
+    }
+
+    /// Up to three words from `start` (after a leading article) joined by
+    /// single spaces, none a function word, cue or number: the words of a
+    /// name that ends where the clause does.
+    fn clause_run(&self, start: usize) -> Option<(usize, usize)> {
+        let mut first = start;
+        if self.is(first, &["the", "a", "an"]) && self.joined(first, &[]) {
+            first += 1;
+        }
+        let word = |k: usize| {
+            self.tok(k).is_some_and(|t| {
+                !t.has(Flags::STOP) && t.cue == Cue::None && t.text(self.text).bytes().any(|c| c.is_ascii_alphabetic())
+            })
+        };
+        if !word(first) {
+            return None;
+        }
+        let mut last = first;
+        while last - first < 2 && self.gap_after(last) == " " && word(last + 1) {
+            last += 1;
+        }
+        // The run must end the clause: "works for vista health." but not
+        // "works for vista health insurance billing department".
+        let cut = self.gap_after(last) == " " && word(last + 1);
+        (!cut).then_some((first, last))
     }
 
     /// "transferred to GH", "admitted from Kernan", "sent to the GBMC",
@@ -285,6 +363,62 @@ fn is_unit_abbreviation(w: &str) -> bool {
             || (core.ends_with("ru") && w.len() <= 5)
             || w.starts_with("stepdown")
             || w.starts_with("tele"))
+}
+
+/// The last token of a US state's name starting at token `i` ("maryland",
+/// "New York", "maryland's"), if one starts there.
+fn state_name_at(cx: &Ctx<'_>, i: usize) -> Option<usize> {
+    const ONE: &[&str] = &[
+        "alabama",
+        "alaska",
+        "arizona",
+        "arkansas",
+        "california",
+        "colorado",
+        "connecticut",
+        "delaware",
+        "florida",
+        "georgia",
+        "hawaii",
+        "idaho",
+        "illinois",
+        "indiana",
+        "iowa",
+        "kansas",
+        "kentucky",
+        "louisiana",
+        "maine",
+        "maryland",
+        "massachusetts",
+        "michigan",
+        "minnesota",
+        "mississippi",
+        "missouri",
+        "montana",
+        "nebraska",
+        "nevada",
+        "ohio",
+        "oklahoma",
+        "oregon",
+        "pennsylvania",
+        "tennessee",
+        "texas",
+        "utah",
+        "vermont",
+        "virginia",
+        "washington",
+        "wisconsin",
+        "wyoming",
+    ];
+    const FIRST: &[&str] = &["new", "north", "south", "rhode", "west"];
+    const SECOND: &[&str] = &["hampshire", "jersey", "mexico", "york", "carolina", "dakota", "island", "virginia"];
+    let w = cx.word(i);
+    let w = w.as_str();
+    let w = w.strip_suffix("'s").unwrap_or(w);
+    if ONE.contains(&w) {
+        return Some(i);
+    }
+    (FIRST.contains(&w) && cx.joined(i, &[]) && cx.is(i + 1, SECOND)).then_some(i + 1)
 }
 
 fn is_state(w: &str) -> bool {

@@ -21,6 +21,34 @@ pub(super) fn apostrophe_years(text: &str, out: &mut Vec<Span>) {
     }
 }
 
+/// "it's the 11th.", "discharged on the 3rd": a day of the month named by
+/// its ordinal alone. Only after "the" and before the end of a clause, so
+/// "the 4th ICS", "the 5th rib" and "3rd floor" stay: an ordinal with a noun
+/// after it counts things, one that closes a clause names a day.
+pub(super) fn ordinal_days(text: &str, out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let end = i + digits + 2;
+        let suffix = b.get(i + digits..end).map(<[u8]>::to_ascii_lowercase);
+        let is_ordinal = matches!(suffix.as_deref(), Some(b"st" | b"nd" | b"rd" | b"th"));
+        let day = text[i..i + digits].parse::<u32>().ok().filter(|d| (1..=31).contains(d));
+        if digits <= 2 && is_ordinal && day.is_some() && !b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+            let rest = text[end..].trim_start_matches([' ', '\t']);
+            let closes = rest.chars().next().is_none_or(|c| ".,;:!?\"')\n\r".contains(c));
+            if closes && prev_word(text, i) == "the" {
+                out.push(Span::new(i, end, Kind::Date));
+            }
+        }
+        i += digits.max(1);
+    }
+}
+
 /// Words after a number that make it a quantity, not a date or phone.
 pub(super) const UNIT_WORDS: &[&str] = &[
     "mg", "mcg", "g", "kg", "ml", "cc", "l", "lpm", "u", "units", "unit", "meq", "mmol", "tab", "tabs", "tablet",
@@ -121,10 +149,33 @@ pub(super) const RATIO_WORDS: &[&str] = &[
 pub(super) fn numeric_dates(p: &Patterns, text: &str, out: &mut Vec<Span>) {
     for caps in p.date_numeric.captures_iter(text) {
         let Some(m) = caps.get(0) else { continue };
+        if let Some(end) = slash_joined_range(text, m.start(), m.end()) {
+            out.push(Span::new(m.start(), end, Kind::Date));
+            continue;
+        }
         if let Some(kind) = numeric_date_kind(text, &caps) {
             out.push(Span::new(m.start(), m.end(), kind));
         }
     }
+}
+
+/// "10/03/10/04": two month/day dates run together by a slash, the second
+/// not before the first. The regex reads "10/03/10" as a date with a year and
+/// stops at the slash; this returns the end of the second date.
+fn slash_joined_range(text: &str, start: usize, end: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    if b.get(end) != Some(&b'/') || (start > 0 && (b[start - 1].is_ascii_digit() || b[start - 1] == b'/')) {
+        return None;
+    }
+    let tail = b[end + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let stop = end + 1 + tail;
+    if !(1..=2).contains(&tail) || b.get(stop).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'/') {
+        return None;
+    }
+    let parts: Vec<u32> = text[start..stop].split('/').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let [m1, d1, m2, d2] = parts[..] else { return None };
+    let valid = |m: u32, d: u32| (1..=12).contains(&m) && (1..=31).contains(&d);
+    (valid(m1, d1) && valid(m2, d2) && (m2, d2) >= (m1, d1)).then_some(stop)
 }
 
 fn numeric_date_kind(text: &str, caps: &Captures<'_>) -> Option<Kind> {
