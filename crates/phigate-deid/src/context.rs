@@ -590,6 +590,12 @@ mod tests {
         assert!(names("social: lives alone in white amrsh, daughter").contains(&"white amrsh".to_owned()));
         assert!(names("Her sister lives in DC.").contains(&"DC".to_owned()));
         assert!(names("lives in a nursing home with wife").is_empty());
+        assert!(names("Son lives in Pleasant Valley.").contains(&"Pleasant Valley".to_owned()));
+        assert_eq!(
+            names("pt works with PT daily; works with Ambrose on transfers"),
+            ["Ambrose"],
+            "a person, by the name rules"
+        );
         // A known place before a state's name, in any case.
         assert!(names("a brief overview of this towson maryland facility").contains(&"towson maryland".to_owned()));
         assert!(names("came from Bend, Oregon today").contains(&"Bend, Oregon".to_owned()));

@@ -157,7 +157,8 @@ impl Ctx<'_> {
         if !matches!(self.text.as_bytes()[self.toks[i].start] | 0x20, b'w' | b'e')
             || !self.is(i, &["works", "work", "worked", "working", "employed", "employee"])
             || !self.joined(i, &[])
-            || !self.is(i + 1, &["for", "at", "by", "with"])
+            // Not "with": "works with PT", "works with Jane" are people.
+            || !self.is(i + 1, &["for", "at", "by"])
             || !self.joined(i + 1, &[])
         {
             return;
@@ -171,8 +172,8 @@ impl Ctx<'_> {
 
     /// "lives alone in white marsh", "lives in DC": after a verb of residence
     /// and "in"/"near", the words up to the end of the clause are the place
-    /// when one is a state code or is not everyday vocabulary ("lives in a
-    /// nursing home" stays).
+    /// when one is a state code, capitalised, or not everyday vocabulary
+    /// ("lives in a nursing home" stays).
     pub(super) fn residence(&mut self, i: usize) {
         if self.toks[i].cue != Cue::Residence || !self.is(i, &["lives", "lived", "live", "living", "resides", "reside"])
         {
@@ -187,6 +188,7 @@ impl Ctx<'_> {
                 let t = self.toks[k];
                 let w = t.text(self.text);
                 (w.len() == 2 && t.has(Flags::UPPER) && is_state(w))
+                    || self.proper_case(k)
                     || !(t.has(Flags::COMMON) || dictionary::is_english_word(w))
             })
         {
