@@ -5,7 +5,9 @@
 //! `cargo run --release -p phigate-deid --example train_errors [misses|fps|all]`
 //! (`PHIGATE_NO_CLASSIFIER=1` for the rules alone; `PHIGATE_FOLD=F` scores
 //! only training fold F, patient % 4 == F; `PHIGATE_CLASSIFIER=PATH` loads
-//! another model file: both for `scripts/deid-holdout`)
+//! another model file: both for `scripts/deid-holdout`;
+//! `PHIGATE_PATIENT_MEMORY=1` carries confirmed names to a patient's later
+//! notes)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;

@@ -53,29 +53,18 @@ pub fn fit(notes: &[GoldNote], settings: Settings) -> Model {
             .collect();
         examples(text, &gold, settings.bits, &mut ex);
     }
+    // The mean of linear scorers decides as the mean of their scores does.
     let bags = settings.bags.max(1);
-    let models: Vec<Model> = (0..bags as u64)
-        .map(|k| train(&ex, settings.bits, settings.epochs, settings.seed.wrapping_add(k), settings.threshold))
-        .collect();
-    average(&models, settings.threshold)
-}
-
-/// The mean of models of one width: for linear scorers, the same decisions
-/// as averaging their scores.
-fn average(models: &[Model], threshold: f32) -> Model {
-    let Some(first) = models.first() else {
-        return Model::zeros(8, threshold);
-    };
-    let mut out = Model::zeros(first.bits(), threshold);
-    let n = models.len() as f32;
-    for m in models {
-        for (o, w) in out.weights_mut().iter_mut().zip(m.weights()) {
+    let mut mean = Model::zeros(settings.bits, settings.threshold);
+    for k in 0..bags as u64 {
+        let m = train(&ex, settings.bits, settings.epochs, settings.seed.wrapping_add(k), settings.threshold);
+        for (o, w) in mean.weights_mut().iter_mut().zip(m.weights()) {
             for c in 0..CLASSES {
-                o[c] += w[c] / n;
+                o[c] += w[c] / bags as f32;
             }
         }
     }
-    out
+    mean
 }
 
 /// One training word: its features and gold class.

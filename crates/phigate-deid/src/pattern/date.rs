@@ -37,8 +37,8 @@ pub(super) fn ordinal_days(text: &str, out: &mut Vec<Span>) {
         let end = i + digits + 2;
         let suffix = b.get(i + digits..end).map(<[u8]>::to_ascii_lowercase);
         let is_ordinal = matches!(suffix.as_deref(), Some(b"st" | b"nd" | b"rd" | b"th"));
-        let day = text[i..i + digits].parse::<u32>().ok().filter(|d| (1..=31).contains(d));
-        if digits <= 2 && is_ordinal && day.is_some() && !b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+        let day_ok = digits <= 2 && text[i..i + digits].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d));
+        if day_ok && is_ordinal && !b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
             let rest = text[end..].trim_start_matches([' ', '\t']);
             let closes = rest.chars().next().is_none_or(|c| ".,;:!?\"')\n\r".contains(c));
             if closes && prev_word(text, i) == "the" {
