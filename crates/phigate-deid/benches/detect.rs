@@ -51,6 +51,7 @@ fn main() {
     // The same run without the learned layer: what the classifier costs.
     let rules_only = Detector::new().with_classifier(None);
     let (rules_pass, _, _) = measure(&rules_only, &texts);
+    let split_pass = word_split_pass(&texts);
     println!("input: {what}, {bytes} bytes, {spans} spans per pass");
     println!("dictionary + regex start-up: {:.1} ms", warm.as_secs_f64() * 1e3);
     println!(
@@ -63,6 +64,14 @@ fn main() {
         bytes as f64 / rules_pass / 1e6,
         (1.0 - rules_pass / per_pass) * 100.0
     );
+    // Session machines differ up to twofold in speed: a fixed, trivial job
+    // timed in the same run says how fast this core is, so figures from two
+    // machines can be compared through the ratio.
+    println!(
+        "machine baseline, same run: splitting the notes at ASCII whitespace runs at {:.0} MB/s; detection takes {:.1}x its time",
+        bytes as f64 / split_pass / 1e6,
+        per_pass / split_pass
+    );
     if let Some(c) = cpu.filter(|c| *c > 0.0) {
         println!(
             "detect, single thread, per CPU-second: {:.1} MB/s (wall-clock figure is lower when other jobs share the cores)",
@@ -71,12 +80,27 @@ fn main() {
     }
     // One machine-readable line for scripts/bench-deid (same figures as above).
     println!(
-        "bench-deid-json {{\"shared_corpus\":{},\"bytes\":{bytes},\"passes\":{passes},\"startup_ms\":{:.1},\"mb_per_s_wall\":{:.3},\"mb_per_s_cpu\":{}}}",
+        "bench-deid-json {{\"shared_corpus\":{},\"bytes\":{bytes},\"passes\":{passes},\"startup_ms\":{:.1},\"mb_per_s_wall\":{:.3},\"baseline_mb_per_s\":{:.1},\"mb_per_s_cpu\":{}}}",
         what.starts_with("PhysioNet"),
         warm.as_secs_f64() * 1e3,
         bytes as f64 / per_pass / 1e6,
+        bytes as f64 / split_pass / 1e6,
         cpu.filter(|c| *c > 0.0).map_or_else(|| "null".to_owned(), |c| format!("{:.3}", bytes as f64 / c / 1e6))
     );
+}
+
+/// Seconds per pass of the machine baseline: counting the words of every
+/// note with `str::split_ascii_whitespace`, timed like `measure`.
+fn word_split_pass(texts: &[String]) -> f64 {
+    let mut passes = 0u32;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(2) || passes < 5 {
+        for t in texts {
+            std::hint::black_box(std::hint::black_box(t).split_ascii_whitespace().count());
+        }
+        passes += 1;
+    }
+    t0.elapsed().as_secs_f64() / f64::from(passes)
 }
 
 /// Warms caches with one pass, then times whole passes for at least four

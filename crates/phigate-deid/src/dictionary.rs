@@ -134,6 +134,8 @@ pub enum Cue {
 #[derive(Default, Clone, Copy)]
 struct WordHasher(u64);
 
+const HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
 impl std::hash::Hasher for WordHasher {
     fn finish(&self) -> u64 {
         // The multiply leaves the low bits weak, and the table indexes by
@@ -144,44 +146,69 @@ impl std::hash::Hasher for WordHasher {
         z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = self.0;
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
             let mut b = [0u8; 8];
             b.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+            self.write_u64(u64::from_le_bytes(b));
         }
         for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+            self.write_u64(u64::from(b));
         }
-        self.0 = h;
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(HASH_K);
+    }
+    fn write_u128(&mut self, x: u128) {
+        self.write_u64(x as u64);
+        self.write_u64((x >> 64) as u64);
     }
 }
 
-type WordMap<V> = HashMap<Box<str>, V, std::hash::BuildHasherDefault<WordHasher>>;
+type Hashed = std::hash::BuildHasherDefault<WordHasher>;
 
-/// Words of up to 16 bytes packed into an integer key: no pointer to chase
-/// and no string compare on a hit.
-fn pack(word: &str) -> Option<u128> {
-    let b = word.as_bytes();
-    (b.len() <= 16).then(|| {
-        let mut a = [0u8; 16];
-        a[..b.len()].copy_from_slice(b);
-        u128::from_le_bytes(a)
-    })
+/// A word's bytes packed little-endian into an integer, built in registers
+/// (a copy through memory stalled every lookup on store forwarding).
+fn pack<T: From<u8> + std::ops::Shl<u32, Output = T> + std::ops::BitOr<Output = T> + Default>(b: &[u8]) -> T {
+    b.iter().enumerate().fold(T::default(), |k, (i, &c)| k | T::from(c) << (8 * i as u32))
 }
 
-type PackedMap<V> = HashMap<u128, V, std::hash::BuildHasherDefault<WordHasher>>;
+/// One table per key width: words of up to 8 bytes (most of a note) sit in
+/// 16-byte buckets, words of up to 16 in 32-byte ones, longer words by
+/// their bytes. No pointer to chase and no string compare on a hit.
+#[derive(Default)]
+struct Table {
+    short: HashMap<u64, (Flags, Cue), Hashed>,
+    medium: HashMap<u128, (Flags, Cue), Hashed>,
+    long: HashMap<Box<[u8]>, (Flags, Cue), Hashed>,
+}
+
+impl Table {
+    fn get(&self, key: &[u8]) -> Option<(Flags, Cue)> {
+        match key.len() {
+            0..=8 => self.short.get(&pack::<u64>(key)),
+            9..=16 => self.medium.get(&pack::<u128>(key)),
+            _ => self.long.get(key),
+        }
+        .copied()
+    }
+
+    fn insert(&mut self, key: &[u8], value: (Flags, Cue)) {
+        match key.len() {
+            0..=8 => self.short.insert(pack::<u64>(key), value),
+            9..=16 => self.medium.insert(pack::<u128>(key), value),
+            _ => self.long.insert(key.into(), value),
+        };
+    }
+}
 
 struct Lexicon {
     /// Vocabulary, cue and stop words (a few thousand): the words most
-    /// tokens are, in a table small enough to stay in cache.
-    hot: PackedMap<(Flags, Cue)>,
-    /// Every other word of 16 bytes or less.
-    short: PackedMap<(Flags, Cue)>,
-    /// Longer words.
-    long: WordMap<(Flags, Cue)>,
+    /// tokens are (98% of the corpus's), in tables small enough to stay in
+    /// cache.
+    hot: Table,
+    /// Every other word.
+    rest: Table,
     phrases: AhoCorasick,
     phrase_flags: Vec<Flags>,
 }
@@ -189,11 +216,9 @@ struct Lexicon {
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(build);
 
 impl Lexicon {
-    fn get(&self, key: &str) -> Option<(Flags, Cue)> {
-        match pack(key) {
-            Some(k) => self.hot.get(&k).or_else(|| self.short.get(&k)).copied(),
-            None => self.long.get(key).copied(),
-        }
+    /// `key` is lowercase.
+    fn get(&self, key: &[u8]) -> Option<(Flags, Cue)> {
+        self.hot.get(key).or_else(|| self.rest.get(key))
     }
 }
 
@@ -205,7 +230,8 @@ const COMMON: &str = include_str!("../data/common.txt");
 const ENGLISH_NAMES: &str = include_str!("../data/english_names.txt");
 
 fn build() -> Lexicon {
-    let mut words: WordMap<(Flags, Cue)> = WordMap::with_capacity_and_hasher(120_000, Default::default());
+    let mut words: HashMap<Box<str>, (Flags, Cue), Hashed> =
+        HashMap::with_capacity_and_hasher(120_000, Hashed::default());
     let mut phrases: HashMap<String, Flags> = HashMap::new();
     let mut add = |list: &str, flag: Flags| {
         for line in list.lines() {
@@ -269,23 +295,13 @@ fn build() -> Lexicon {
         // Invariant: the phrase list is a few thousand short ASCII strings,
         // far below any automaton size limit.
         .expect("phrase automaton builds");
-    let mut hot = PackedMap::default();
-    let mut short = PackedMap::default();
-    let mut long = WordMap::default();
+    let mut hot = Table::default();
+    let mut rest = Table::default();
     for (w, e) in words {
-        match pack(&w) {
-            Some(k) if e.0.intersects(Flags::COMMON) => {
-                hot.insert(k, e);
-            }
-            Some(k) => {
-                short.insert(k, e);
-            }
-            None => {
-                long.insert(w, e);
-            }
-        }
+        let table = if e.0.intersects(Flags::COMMON) { &mut hot } else { &mut rest };
+        table.insert(w.as_bytes(), e);
     }
-    Lexicon { hot, short, long, phrases, phrase_flags: phrase_list.into_iter().map(|(_, f)| f).collect() }
+    Lexicon { hot, rest, phrases, phrase_flags: phrase_list.into_iter().map(|(_, f)| f).collect() }
 }
 
 /// Forces the embedded lists to be parsed now rather than on first use, so
@@ -300,32 +316,29 @@ pub fn lookup(word: &str) -> (Flags, Cue) {
     let lex = &*LEXICON;
     let mut buf = [0u8; 48];
     let owned: String;
-    let key: &str = if word.is_ascii() && word.len() <= buf.len() {
+    let key: &[u8] = if word.is_ascii() && word.len() <= buf.len() {
         let b = &mut buf[..word.len()];
         b.copy_from_slice(word.as_bytes());
         b.make_ascii_lowercase();
-        match std::str::from_utf8(b) {
-            Ok(s) => s,
-            Err(_) => return (Flags::empty(), Cue::None),
-        }
+        b
     } else {
         owned = word.to_lowercase();
-        &owned
+        owned.as_bytes()
     };
     if let Some(e) = lex.get(key) {
         return e;
     }
-    let base = key.strip_suffix("'s").unwrap_or(key);
-    if base != key
+    let base = key.strip_suffix(b"'s").unwrap_or(key);
+    if base.len() != key.len()
         && let Some(e) = lex.get(base)
     {
         return e;
     }
-    if base.contains('-') {
+    if base.contains(&b'-') {
         let mut flags = Flags::empty();
         let mut all_common = true;
         let mut any_stop = false;
-        for part in base.split('-') {
+        for part in base.split(|&c| c == b'-') {
             let (f, _) = lex.get(part).unwrap_or_default();
             flags |= f.without(Flags::COMMON | Flags::STOP | Flags::PHRASE);
             all_common &= f.intersects(Flags::COMMON);

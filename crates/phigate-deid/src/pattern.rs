@@ -12,8 +12,9 @@
 use std::net::Ipv6Addr;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
 use regex::Regex;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input, meta};
 
 use crate::dictionary::Flags;
 use crate::span::{Kind, Span};
@@ -25,20 +26,20 @@ pub use checksum::{luhn_ok, npi_ok, ssn_ok, vin_ok};
 use date::{UNIT_WORDS, apostrophe_years, numeric_dates, ordinal_days, written_dates};
 
 struct Patterns {
-    date_numeric: Regex,
+    date_numeric: meta::Regex,
     date_iso: Regex,
     date_month_first: Regex,
     date_day_first: Regex,
     date_ordinal_words: Regex,
     date_month_year: Regex,
-    age: Regex,
-    phone: Regex,
-    phone_local: Regex,
-    pager: Regex,
+    age: meta::Regex,
+    phone: meta::Regex,
+    phone_local: meta::Regex,
+    pager: meta::Regex,
     email: Regex,
     url: Regex,
-    ssn: Regex,
-    ipv4: Regex,
+    ssn: meta::Regex,
+    ipv4: meta::Regex,
     ipv6: Regex,
     vin: Regex,
     cued: Regex,
@@ -56,6 +57,13 @@ fn re(pattern: &str) -> Regex {
     // Invariant: every pattern is a compile-time constant covered by the unit
     // tests of this module, so it always compiles.
     Regex::new(pattern).expect("built-in pattern compiles")
+}
+
+/// A pattern searched only at the places a match can start (see
+/// [`anchored_matches`]).
+fn anchored_re(pattern: &str) -> meta::Regex {
+    // Invariant: as for `re`.
+    meta::Regex::new(pattern).expect("built-in pattern compiles")
 }
 
 // Index of each pattern in the gating set.
@@ -139,20 +147,20 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         (r"(?-u)(?-u:\b)\d{7,}(?-u:\b)").to_string(),
     ];
     Patterns {
-        date_numeric: re(&sources[DATE_NUMERIC]),
+        date_numeric: anchored_re(&sources[DATE_NUMERIC]),
         date_iso: re(&sources[DATE_ISO]),
         date_month_first: re(&sources[DATE_MONTH_FIRST]),
         date_day_first: re(&sources[DATE_DAY_FIRST]),
         date_ordinal_words: re(&sources[DATE_ORDINAL_WORDS]),
         date_month_year: re(&sources[DATE_MONTH_YEAR]),
-        age: re(&sources[AGE]),
-        phone: re(&sources[PHONE]),
-        phone_local: re(&sources[PHONE_LOCAL]),
-        pager: re(&sources[PAGER]),
+        age: anchored_re(&sources[AGE]),
+        phone: anchored_re(&sources[PHONE]),
+        phone_local: anchored_re(&sources[PHONE_LOCAL]),
+        pager: anchored_re(&sources[PAGER]),
         email: re(&sources[EMAIL]),
         url: re(&sources[URL]),
-        ssn: re(&sources[SSN]),
-        ipv4: re(&sources[IPV4]),
+        ssn: anchored_re(&sources[SSN]),
+        ipv4: anchored_re(&sources[IPV4]),
         ipv6: re(&sources[IPV6]),
         vin: re(&sources[VIN]),
         cued: re(&sources[CUED]),
@@ -176,30 +184,22 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     let p = &*PATTERNS;
     // Cheap necessary conditions decide which regex passes are worth
     // running: each full pass costs as much as the whole tokenizer.
-    let shape = Shape::of(text.as_bytes());
-    let gates = &*GATES;
+    let shape = Shape::of(text.as_bytes(), tokens);
     let on = |i: usize| match i {
-        PHONE | PAGER | CUED => shape.digits,
-        DATE_NUMERIC => shape.short_slash,
+        CUED => shape.digits(),
         DATE_ISO => shape.iso,
-        AGE => shape.old_age,
-        PHONE_LOCAL => shape.three_sep && shape.four,
         STREET => shape.number_then_word,
-        SSN => shape.three_sep && shape.four,
-        IPV4 => shape.dotted,
-        LONG_NUMBER => shape.max_run >= 7,
-        ZIP_STATE | ZIP_CUE => shape.five,
-        VIN => shape.max_alnum >= 17,
+        LONG_NUMBER => shape.runs.iter().any(|&(s, e)| e - s >= 7),
+        ZIP_STATE | ZIP_CUE => shape.runs.iter().any(|&(s, e)| e - s == 5),
+        VIN => shape.long_alnum,
         IPV6 => shape.hex_colons,
         EMAIL => shape.at,
-        URL => gates.url.is_match(text),
-        BIOMETRIC => gates.biometric.is_match(text),
-        PHOTO_FILE => shape.dotted_word && gates.photo.is_match(text),
+        URL => shape.url,
+        BIOMETRIC => shape.biometric,
+        PHOTO_FILE => shape.image_extension,
         _ => true,
     };
-    if on(DATE_NUMERIC) {
-        numeric_dates(p, text, out);
-    }
+    numeric_dates(p, text, &shape.runs, out);
     if text.as_bytes().contains(&b'\'') {
         apostrophe_years(text, out);
     }
@@ -211,35 +211,32 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
             out.push(Span::new(m.start(), m.end(), Kind::Date));
         }
     }
-    if on(AGE) {
-        for caps in p.age.captures_iter(text) {
-            if let Some(n) = caps.get(1).or_else(|| caps.get(2)) {
-                out.push(Span::new(n.start(), n.end(), Kind::Age));
-            }
+    let b = text.as_bytes();
+    anchored_matches(&p.age, text, &age_starts(b, &shape.runs), |g| {
+        if let Some(n) = g.get(1).or_else(|| g.get(2)) {
+            out.push(Span::new(n.start(), n.end(), Kind::Age));
         }
+    });
+    if shape.digits() {
+        phones(p, text, tokens, &shape, out);
     }
-    if on(PHONE) || on(PHONE_LOCAL) || on(PAGER) {
-        phones(p, text, out);
-    }
-    if on(SSN) {
-        for m in p.ssn.find_iter(text) {
-            if ssn_ok(m.as_str()) && !preceded_by(text, m.start(), |c| c.is_ascii_digit() || c == '-') {
-                out.push(Span::new(m.start(), m.end(), Kind::Ssn));
-            }
+    anchored_matches(&p.ssn, text, &ssn_starts(b, &shape.runs), |g| {
+        if let Some(m) = g.get(0)
+            && ssn_ok(m.as_str())
+            && !preceded_by(text, m.start(), |c| c.is_ascii_digit() || c == '-')
+        {
+            out.push(Span::new(m.start(), m.end(), Kind::Ssn));
         }
-    }
-    if on(IPV4) {
-        for caps in p.ipv4.captures_iter(text) {
-            let ok =
-                (1..=4).all(|i| caps.get(i).and_then(|g| g.as_str().parse::<u16>().ok()).is_some_and(|v| v <= 255));
-            if let Some(m) = caps.get(0)
-                && ok
-                && !preceded_by(text, m.start(), |c| c == '.' || c == '/')
-            {
-                out.push(Span::new(m.start(), m.end(), Kind::Ip));
-            }
+    });
+    anchored_matches(&p.ipv4, text, &ipv4_starts(b, &shape.runs), |g| {
+        let ok = (1..=4).all(|i| g.get(i).and_then(|m| m.as_str().parse::<u16>().ok()).is_some_and(|v| v <= 255));
+        if let Some(m) = g.get(0)
+            && ok
+            && !preceded_by(text, m.start(), |c| c == '.' || c == '/')
+        {
+            out.push(Span::new(m.start(), m.end(), Kind::Ip));
         }
-    }
+    });
     if on(VIN) {
         for m in p.vin.find_iter(text) {
             if vin_ok(m.as_str()) {
@@ -341,103 +338,271 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
 }
 
 /// What one byte scan says about a text.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq)]
 struct Shape {
-    digits: bool,
-    max_run: usize,
-    max_alnum: usize,
-    five: bool,
-    dotted: bool,
-    dotted_word: bool,
+    /// A run of 17 or more ASCII letters and digits (a VIN's length).
+    long_alnum: bool,
     hex_colons: bool,
     at: bool,
     number_then_word: bool,
     /// A 4-digit run followed by '-' ("2024-").
     iso: bool,
-    /// A 3-digit run followed by '-' or ' ' (SSN and phone heads).
-    three_sep: bool,
-    /// A 4-digit run (SSN and phone tails).
-    four: bool,
-    /// "9x" or "10x"/"11x": a possible age over 89.
-    old_age: bool,
-    /// A run of 1-2 digits followed by '/' or '-'.
-    short_slash: bool,
     /// A run of 1-2 digits followed by a letter of an ordinal suffix ("11th").
     ordinal: bool,
+    /// Every run of digits, `(start, end)` in byte offsets, in order: the
+    /// places where the number patterns can start.
+    runs: Vec<(usize, usize)>,
+    /// Every '(' (where a bracketed area code can start).
+    parens: Vec<usize>,
+    /// Letters that could start a pager cue ("pager", "cell", "tel") right
+    /// after a mark other than a space: words after spaces are tokens.
+    cue_letters: Vec<usize>,
+    /// "://" or "www.": every URL the pattern accepts has one.
+    url: bool,
+    /// A '.' followed by an image or DICOM extension ("scan.dcm").
+    image_extension: bool,
+    /// A biometric cue word at a word boundary ("fingerprint", "DNA").
+    biometric: bool,
 }
+
+/// File extensions the photo pattern accepts, by their first letters.
+const IMAGE_EXTENSIONS: [&[u8]; 7] = [b"jp", b"png", b"gif", b"bmp", b"tif", b"heic", b"dcm"];
 
 impl Shape {
-    fn of(b: &[u8]) -> Self {
-        let mut s = Shape::default();
-        let (mut run, mut alnum) = (0usize, 0usize);
-        for (i, &c) in b.iter().enumerate() {
-            if c.is_ascii_digit() {
-                run += 1;
-                s.digits = true;
-            } else if run > 0 {
-                let first = b[i - run];
-                s.five |= run == 5;
-                s.four |= run == 4;
-                s.iso |= run == 4 && c == b'-';
-                s.three_sep |= run == 3 && (c == b'-' || c == b' ');
-                s.old_age |= (run == 2 && first == b'9') || (run == 3 && first == b'1' && b[i - 2] <= b'1');
-                s.short_slash |= run <= 2 && (c == b'/' || c == b'-');
-                s.ordinal |= run <= 2 && matches!(c | 0x20, b's' | b'n' | b'r' | b't');
-                run = 0;
+    /// One pass over the bytes, eight at a time. Letters and spaces, 80% of
+    /// a note, need no work of their own: a word-wise test finds the other
+    /// bytes, and what spaces mean is read from their neighbours (a digit
+    /// run's end, a word's start). A byte-at-a-time loop spent most of its
+    /// time mispredicting the branch at every word boundary.
+    fn of(b: &[u8], tokens: &[Token]) -> Self {
+        let mut s = Shape { biometric: biometric_start(b), ..Shape::default() };
+        // Words after a space: the tokenizer has found their starts already.
+        // (A word glued to a digit is no token; one after '_' has no boundary.)
+        s.biometric |=
+            tokens.iter().any(|t| biometric_start(&b[t.start..]) && (t.start == 0 || b[t.start - 1] != b'_'));
+        let mut run_start = 0;
+        let mut alnum_checked = 0;
+        let mut chunks = b.chunks_exact(8);
+        let mut base = 0;
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let classes = Classes::of(u64::from_le_bytes(word));
+            // A run of 17 letters and digits (a VIN) covers some aligned
+            // chunk whole; only then is the run measured.
+            if classes.alnum == Classes::ALL && base >= alnum_checked {
+                let (start, end) = alnum_run(b, base);
+                s.long_alnum |= end - start >= 17;
+                alnum_checked = end;
             }
-            s.max_run = s.max_run.max(run);
-            if c.is_ascii_alphanumeric() {
-                alnum += 1;
-                s.max_alnum = s.max_alnum.max(alnum);
-            } else {
-                alnum = 0;
+            let mut others = classes.others;
+            while others != 0 {
+                let k = others.trailing_zeros() as usize / 8;
+                s.visit(b, base + k, &mut run_start);
+                others &= others - 1;
             }
-            match c {
-                b'@' => s.at = true,
-                b' ' if i > 0 && i + 2 < b.len() => {
-                    s.number_then_word |=
-                        b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_uppercase() && b[i + 2].is_ascii_alphabetic();
-                }
-                b'.' if i > 0 && i + 1 < b.len() => {
-                    let (l, r) = (b[i - 1], b[i + 1]);
-                    s.dotted |= l.is_ascii_digit() && r.is_ascii_digit();
-                    s.dotted_word |= l.is_ascii_alphanumeric() && r.is_ascii_alphabetic();
-                }
-                b':' if i > 0 && i + 1 < b.len() => {
-                    let hex = |x: u8| x.is_ascii_hexdigit() || x == b':';
-                    s.hex_colons |= hex(b[i - 1]) && hex(b[i + 1]) && b[i + 1..].iter().take(6).any(|&x| x == b':');
-                }
-                _ => {}
+            base += 8;
+        }
+        for i in base..b.len() {
+            if b[i].is_ascii_alphanumeric() && i >= alnum_checked {
+                let (start, end) = alnum_run(b, i);
+                s.long_alnum |= end - start >= 17;
+                alnum_checked = end;
+            }
+            if !b[i].is_ascii_alphabetic() && b[i] != b' ' {
+                s.visit(b, i, &mut run_start);
             }
         }
-        s.five |= run == 5;
-        s.four |= run == 4;
-        s.old_age |= run == 2 && b.len() >= 2 && b[b.len() - 2] == b'9';
         s
     }
-}
 
-/// Literal gates (Aho-Corasick, SIMD-accelerated) for rare formats.
-struct Gates {
-    url: AhoCorasick,
-    biometric: AhoCorasick,
-    photo: AhoCorasick,
-}
-
-static GATES: LazyLock<Gates> = LazyLock::new(|| {
-    let ac = |words: &[&str]| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(words)
-            // Invariant: a handful of short literal words always builds.
-            .expect("gate automaton builds")
-    };
-    Gates {
-        url: ac(&["http", "www.", "ftp:"]),
-        biometric: ac(&["print", "retina", "iris", "facial", "dna", "biometric"]),
-        photo: ac(&[".jp", ".png", ".gif", ".bmp", ".tif", ".heic", ".dcm"]),
+    /// Byte `i` is neither an ASCII letter nor a space.
+    #[inline(always)]
+    fn visit(&mut self, b: &[u8], i: usize, run_start: &mut usize) {
+        let c = b[i];
+        if c.is_ascii_digit() {
+            if i == 0 || !b[i - 1].is_ascii_digit() {
+                *run_start = i;
+            }
+            match b.get(i + 1) {
+                Some(n) if n.is_ascii_digit() => {}
+                Some(&n) => self.digit_run_ends(b, i + 1, i + 1 - *run_start, n),
+                None => self.runs.push((*run_start, i + 1)),
+            }
+            return;
+        }
+        // The biometric pattern starts at a word boundary: after anything
+        // but a letter, digit or '_' (non-ASCII bytes included).
+        self.biometric |= c != b'_' && biometric_start(&b[i + 1..]);
+        if c != b'_' && b.get(i + 1).is_some_and(|&n| pager_letter(n)) {
+            self.cue_letters.push(i + 1);
+        }
+        match c {
+            b'@' => self.at = true,
+            b'(' => self.parens.push(i),
+            b'.' => {
+                let rest = &b[i + 1..];
+                self.url |= i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"www");
+                self.image_extension |= starts_with_any(rest, &IMAGE_EXTENSIONS);
+            }
+            b':' => {
+                self.url |= b[i + 1..].starts_with(b"//");
+                if i > 0 && i + 1 < b.len() {
+                    let hex = |x: u8| x.is_ascii_hexdigit() || x == b':';
+                    self.hex_colons |= hex(b[i - 1]) && hex(b[i + 1]) && b[i + 1..].iter().take(6).any(|&x| x == b':');
+                }
+            }
+            _ => {}
+        }
     }
-});
+
+    /// A run of `run` digits ended at byte `i`, which is `c`.
+    fn digit_run_ends(&mut self, b: &[u8], i: usize, run: usize, c: u8) {
+        self.runs.push((i - run, i));
+        self.iso |= run == 4 && c == b'-';
+        self.ordinal |= run <= 2 && matches!(c | 0x20, b's' | b'n' | b'r' | b't');
+        self.number_then_word |=
+            c == b' ' && i + 2 < b.len() && b[i + 1].is_ascii_uppercase() && b[i + 2].is_ascii_alphabetic();
+    }
+
+    fn digits(&self) -> bool {
+        !self.runs.is_empty()
+    }
+}
+
+/// The run of ASCII letters and digits around byte `i`: `(start, end)`.
+fn alnum_run(b: &[u8], i: usize) -> (usize, usize) {
+    let start = b[..i].iter().rposition(|c| !c.is_ascii_alphanumeric()).map_or(0, |k| k + 1);
+    let end = b[i..].iter().position(|c| !c.is_ascii_alphanumeric()).map_or(b.len(), |k| i + k);
+    (start, end)
+}
+
+/// Byte classes of eight bytes at once (SWAR), as the high bit of each
+/// byte's lane. Every lane is first kept below 0x80, so the per-lane range
+/// tests never carry into the next lane; non-ASCII bytes are in no class.
+struct Classes {
+    /// ASCII letters and digits.
+    alnum: u64,
+    /// Neither an ASCII letter nor a space.
+    others: u64,
+}
+
+impl Classes {
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    const ALL: u64 = 0x80 * Self::LANES;
+
+    /// Lanes whose byte (below 0x80) lies in `lo..=hi`.
+    fn in_range(low7: u64, lo: u8, hi: u8) -> u64 {
+        let at_least = low7 + u64::from(0x80 - lo) * Self::LANES;
+        let above = low7 + u64::from(0x80 - hi - 1) * Self::LANES;
+        at_least & !above & Self::ALL
+    }
+
+    fn of(w: u64) -> Self {
+        let ascii = !w & Self::ALL;
+        let low7 = w & (0x7f * Self::LANES);
+        let letters = Self::in_range(low7 | (0x20 * Self::LANES), b'a', b'z') & ascii;
+        let digits = Self::in_range(low7, b'0', b'9') & ascii;
+        let spaces = Self::in_range(low7, b' ', b' ') & ascii;
+        Classes { alnum: letters | digits, others: !(letters | spaces) & Self::ALL }
+    }
+}
+
+/// Words a biometric identifier's cue starts with (the pattern's first
+/// words, lowercase).
+const BIOMETRIC_STARTS: [&[u8]; 8] =
+    [b"voice", b"finger", b"retina", b"iris", b"palm", b"facial", b"dna", b"biometric"];
+
+/// True if `b` starts with a biometric cue word, in any case. The first
+/// letter is tested inline: it rules out nearly every word.
+#[inline(always)]
+fn biometric_start(b: &[u8]) -> bool {
+    matches!(b.first().map(|c| c | 0x20), Some(b'v' | b'f' | b'r' | b'i' | b'p' | b'd' | b'b')) && biometric_word(b)
+}
+
+#[inline(never)]
+fn biometric_word(b: &[u8]) -> bool {
+    starts_with_any(b, &BIOMETRIC_STARTS)
+}
+
+/// True if `b` starts with one of `words`, ASCII case ignored.
+fn starts_with_any(b: &[u8], words: &[&[u8]]) -> bool {
+    words.iter().any(|w| b.len() >= w.len() && b[..w.len()].eq_ignore_ascii_case(w))
+}
+
+/// The capture groups of an anchored match, read like `regex::Captures`.
+struct Groups<'t> {
+    text: &'t str,
+    caps: Captures,
+}
+
+impl<'t> Groups<'t> {
+    fn get(&self, i: usize) -> Option<Match<'t>> {
+        self.caps.get_group(i).map(|g| Match { start: g.start, end: g.end, text: self.text })
+    }
+}
+
+/// Calls `f` with the leftmost-first, non-overlapping matches of `re` that
+/// start at one of `starts` (ascending), each tried as an anchored search
+/// that still sees the text around it for `\b`. When every match of `re`
+/// starts at one of them these are exactly the matches `captures_iter` finds,
+/// without running the automaton over the text in between (a full pass
+/// costs as much per pattern as tokenizing the note).
+fn anchored_matches<'t>(re: &meta::Regex, text: &'t str, starts: &[usize], mut f: impl FnMut(&Groups<'t>)) {
+    if starts.is_empty() {
+        return;
+    }
+    let mut g = Groups { text, caps: re.create_captures() };
+    let mut done = 0;
+    for &s in starts {
+        if s < done {
+            continue;
+        }
+        re.search_captures(&Input::new(text).range(s..).anchored(Anchored::Yes), &mut g.caps);
+        if let Some(m) = g.caps.get_match() {
+            done = m.end();
+            f(&g);
+        }
+    }
+}
+
+/// Where an age over 89 can start: at a two-digit run "9x" or a
+/// three-digit "10x"/"11x" ("95 yo"), or at the "age"/"aged" that blanks
+/// and one colon separate from it ("age: 95").
+fn age_starts(b: &[u8], runs: &[(usize, usize)]) -> Vec<usize> {
+    let blank_before = |k: usize| k > 0 && matches!(b[k - 1], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    let mut starts = Vec::new();
+    for &(s, e) in runs {
+        let old = (e - s == 2 && b[s] == b'9') || (e - s == 3 && b[s] == b'1' && b[s + 1] <= b'1');
+        if !old {
+            continue;
+        }
+        let mut k = s;
+        while blank_before(k) {
+            k -= 1;
+        }
+        if k > 0 && b[k - 1] == b':' {
+            k -= 1;
+            while blank_before(k) {
+                k -= 1;
+            }
+        }
+        starts.extend([k.checked_sub(4), k.checked_sub(3), Some(s)].into_iter().flatten());
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+/// Where an SSN can start: a run of three digits before '-' or ' '.
+fn ssn_starts(b: &[u8], runs: &[(usize, usize)]) -> Vec<usize> {
+    runs.iter().filter(|&&(s, e)| e - s == 3 && matches!(b.get(e), Some(b'-' | b' '))).map(|r| r.0).collect()
+}
+
+/// Where an IPv4 address can start: a run of up to three digits before '.'.
+fn ipv4_starts(b: &[u8], runs: &[(usize, usize)]) -> Vec<usize> {
+    runs.iter().filter(|&&(s, e)| e - s <= 3 && b.get(e) == Some(&b'.')).map(|r| r.0).collect()
+}
 
 fn preceded_by(text: &str, at: usize, pred: impl Fn(char) -> bool) -> bool {
     text[..at].chars().next_back().is_some_and(pred)
@@ -457,45 +622,93 @@ fn prev_word(text: &str, at: usize) -> Lower {
     Lower::new(&head[start..])
 }
 
-fn phones(p: &Patterns, text: &str, out: &mut Vec<Span>) {
+/// True for the first letters of the pager pattern's cue words.
+fn pager_letter(c: u8) -> bool {
+    matches!(c | 0x20, b'p' | b'b' | b'c' | b't') && c.is_ascii_alphabetic()
+}
+
+/// Where a phone number can start: a run of three or more digits; a
+/// trunk '1' (the last digit of its run, a '+' perhaps before it); a '('.
+fn phone_starts(b: &[u8], shape: &Shape) -> Vec<usize> {
+    let mut starts = shape.parens.clone();
+    for &(s, e) in &shape.runs {
+        if e - s >= 3 {
+            starts.push(s);
+        }
+        if b[e - 1] == b'1' {
+            starts.push(e - 1);
+            if e >= 2 && b[e - 2] == b'+' {
+                starts.push(e - 2);
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+/// Where a local phone number ("555-0142") can start: three digits and '-'.
+fn local_phone_starts(b: &[u8], runs: &[(usize, usize)]) -> Vec<usize> {
+    runs.iter().filter(|&&(s, e)| e - s == 3 && b.get(e) == Some(&b'-')).map(|r| r.0).collect()
+}
+
+/// Where a pager or phone cue can start: a word beginning with one of the
+/// cue words, at a word boundary.
+fn pager_starts(b: &[u8], tokens: &[Token], shape: &Shape) -> Vec<usize> {
+    const CUES: [&[u8]; 6] = [b"pager", b"pg", b"beep", b"cell", b"phone", b"tel"];
+    let cue_at = |p: usize| starts_with_any(&b[p..], &CUES);
+    let mut starts: Vec<usize> = tokens
+        .iter()
+        .map(|t| t.start)
+        .filter(|&p| pager_letter(b[p]) && (p == 0 || b[p - 1] != b'_') && cue_at(p))
+        .chain(shape.cue_letters.iter().copied().filter(|&p| cue_at(p)))
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+fn phones(p: &Patterns, text: &str, tokens: &[Token], shape: &Shape, out: &mut Vec<Span>) {
+    let b = text.as_bytes();
     let mut push = |start: usize, end: usize| {
         let window_start = floor_char_boundary(text, start.saturating_sub(24));
         let before = text[window_start..start].to_ascii_lowercase();
         let kind = if before.contains("fax") { Kind::Fax } else { Kind::Phone };
         out.push(Span::new(start, end, kind));
     };
-    for m in p.phone.find_iter(text) {
+    anchored_matches(&p.phone, text, &phone_starts(b, shape), |g| {
+        let Some(m) = g.get(0) else { return };
         // A decimal point before digits makes a measurement; before "(" it
         // ends a sentence ("today.(301 273 4516)").
         let bracketed = m.as_str().starts_with('(');
-        if preceded_by(text, m.start(), |c| c.is_ascii_digit() || (c == '.' && !bracketed)) {
-            continue;
+        if !preceded_by(text, m.start(), |c| c.is_ascii_digit() || (c == '.' && !bracketed)) {
+            push(m.start(), m.end());
         }
-        push(m.start(), m.end());
-    }
-    for m in p.phone_local.find_iter(text) {
+    });
+    anchored_matches(&p.phone_local, text, &local_phone_starts(b, &shape.runs), |g| {
+        let Some(m) = g.get(0) else { return };
         if preceded_by(text, m.start(), |c| c.is_ascii_digit() || matches!(c, '-' | '/' | '.')) {
-            continue;
+            return;
         }
         // "500-1000", "900-1300": a range of values, unless a phone cue is near.
-        let (a, b) = m.as_str().split_at(3);
+        let (a, rest) = m.as_str().split_at(3);
         let first: u32 = a.parse().unwrap_or(0);
-        let second: u32 = b[1..5.min(b.len())].parse().unwrap_or(0);
+        let second: u32 = rest[1..5.min(rest.len())].parse().unwrap_or(0);
         let window_start = floor_char_boundary(text, m.start().saturating_sub(24));
         let near = text[window_start..m.start()].to_ascii_lowercase();
         let cued = ["phone", "cell", "tel", "call", "home", "work", "#", "number", "pager", "contact"]
             .iter()
             .any(|c| near.contains(c));
         if !cued && second < 2000 && first < second {
-            continue;
+            return;
         }
         push(m.start(), m.end());
-    }
-    for caps in p.pager.captures_iter(text) {
-        if let Some(n) = caps.get(1) {
+    });
+    anchored_matches(&p.pager, text, &pager_starts(b, tokens, shape), |g| {
+        if let Some(n) = g.get(1) {
             push(n.start(), n.end());
         }
-    }
+    });
 }
 
 /// A match on the full text found through a window.
@@ -505,14 +718,14 @@ struct Match<'t> {
     text: &'t str,
 }
 
-impl Match<'_> {
+impl<'t> Match<'t> {
     fn start(&self) -> usize {
         self.start
     }
     fn end(&self) -> usize {
         self.end
     }
-    fn as_str(&self) -> &str {
+    fn as_str(&self) -> &'t str {
         &self.text[self.start..self.end]
     }
 }
@@ -613,6 +826,7 @@ fn street_ok(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::tokenize;
 
     fn kinds(text: &str) -> Vec<(String, Kind)> {
         let mut v = Vec::new();
@@ -674,6 +888,9 @@ mod tests {
         assert!(has("a 94-year-old woman", "94", Kind::Age));
         assert!(has("98 yo gentleman", "98", Kind::Age));
         assert!(kinds("a 74 yo man").is_empty());
+        // A three-digit age that ends the note (the old gate missed it).
+        assert!(has("Pt is aged 101", "101", Kind::Age));
+        assert!(kinds("the page: 95").is_empty());
     }
 
     #[test]
@@ -726,5 +943,141 @@ mod tests {
         assert!(has("Fresno, CA 93726.", "93726", Kind::Zip));
         assert!(has("the mailing ZIP on the chart is 93291.", "93291", Kind::Zip));
         assert!(kinds("5 MG GIVEN PER DR SMITH").iter().all(|(_, k)| *k != Kind::Address));
+    }
+
+    /// The byte-at-a-time scan the word-wise [`Shape::of`] replaced, with
+    /// the gates it took over from substring searches written as plainly.
+    fn reference_shape(b: &[u8]) -> Shape {
+        let mut s = Shape::default();
+        let (mut run, mut alnum, mut max_alnum) = (0usize, 0usize, 0usize);
+        for (i, &c) in b.iter().enumerate() {
+            if c.is_ascii_digit() {
+                run += 1;
+            } else if run > 0 {
+                s.runs.push((i - run, i));
+                s.iso |= run == 4 && c == b'-';
+                s.ordinal |= run <= 2 && matches!(c | 0x20, b's' | b'n' | b'r' | b't');
+                run = 0;
+            }
+            if c.is_ascii_alphanumeric() {
+                alnum += 1;
+                max_alnum = max_alnum.max(alnum);
+            } else {
+                alnum = 0;
+            }
+            let word_char = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+            s.biometric |= (i == 0 || !word_char(b[i - 1])) && biometric_word(&b[i..]);
+            if c == b'(' {
+                s.parens.push(i);
+            }
+            let mark = !(c.is_ascii_alphanumeric() || c == b' ' || c == b'_');
+            if mark && b.get(i + 1).is_some_and(|&n| pager_letter(n)) {
+                s.cue_letters.push(i + 1);
+            }
+            let rest = &b[i + 1..];
+            match c {
+                b'@' => s.at = true,
+                b' ' if i > 0 && i + 2 < b.len() => {
+                    s.number_then_word |=
+                        b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_uppercase() && b[i + 2].is_ascii_alphabetic();
+                }
+                b'.' => {
+                    s.url |= i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"www");
+                    s.image_extension |= starts_with_any(rest, &IMAGE_EXTENSIONS);
+                }
+                b':' => {
+                    s.url |= rest.starts_with(b"//");
+                    if i > 0 && i + 1 < b.len() {
+                        let hex = |x: u8| x.is_ascii_hexdigit() || x == b':';
+                        s.hex_colons |= hex(b[i - 1]) && hex(b[i + 1]) && rest.iter().take(6).any(|&x| x == b':');
+                    }
+                }
+                _ => {}
+            }
+        }
+        if run > 0 {
+            s.runs.push((b.len() - run, b.len()));
+        }
+        s.long_alnum = max_alnum >= 17;
+        s
+    }
+
+    #[test]
+    fn word_wise_shape_matches_the_byte_scan() {
+        for text in [
+            "",
+            "9",
+            "pt 93 yo. Seen 10/3. Call (410) 555-0142 or www.x.org, http://a.b/c",
+            "VIN 1HGCM82633A004352 fingerprint on file; o'dna profile 12; 12345678\u{f1}dna",
+            "img.JPG scan.dcm fe80::1 a@b.co 2019-03-04 the 11th 123 Main St 111yo",
+        ] {
+            assert_eq!(Shape::of(text.as_bytes(), &tokenize(text)), reference_shape(text.as_bytes()), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn shape_matches_the_byte_scan_on_any_text(
+            text in "([a-zA-Z0-9 .:/@_'\\-]|\u{f1}|\n|dna|Finger|www|://|\\.jpg|Biometric){0,60}"
+        ) {
+            let fast = Shape::of(text.as_bytes(), &tokenize(&text));
+            proptest::prop_assert_eq!(fast, reference_shape(text.as_bytes()), "{:?}", text);
+        }
+    }
+
+    /// Every match `captures_iter` finds over the whole text, groups included.
+    fn full_matches(re: &meta::Regex, text: &str) -> Vec<Vec<Option<(usize, usize)>>> {
+        re.captures_iter(text)
+            .map(|c| (0..c.group_len()).map(|i| c.get_group(i).map(|g| (g.start, g.end))).collect())
+            .collect()
+    }
+
+    fn anchored(re: &meta::Regex, text: &str, starts: &[usize]) -> Vec<Vec<Option<(usize, usize)>>> {
+        let mut found = Vec::new();
+        anchored_matches(re, text, starts, |g| {
+            found.push((0..g.caps.group_len()).map(|i| g.get(i).map(|m| (m.start(), m.end()))).collect());
+        });
+        found
+    }
+
+    /// The anchored searches find what a pass over the whole text finds.
+    fn assert_anchored_complete(text: &str) {
+        let p = &*PATTERNS;
+        let b = text.as_bytes();
+        let runs = Shape::of(b, &tokenize(text)).runs;
+        let tokens = tokenize(text);
+        let shape = Shape::of(b, &tokens);
+        for (name, re, starts) in [
+            ("phone", &p.phone, phone_starts(b, &shape)),
+            ("pager", &p.pager, pager_starts(b, &tokens, &shape)),
+            ("local phone", &p.phone_local, local_phone_starts(b, &runs)),
+            ("age", &p.age, age_starts(b, &runs)),
+            ("ssn", &p.ssn, ssn_starts(b, &runs)),
+            ("ipv4", &p.ipv4, ipv4_starts(b, &runs)),
+            ("date", &p.date_numeric, date::numeric_date_starts(b, &runs)),
+        ] {
+            assert_eq!(anchored(re, text, &starts), full_matches(re, text), "{name} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn anchored_searches_match_full_passes() {
+        for text in [
+            "age 101",
+            "AGED: 95yo, 93 y/o, page 95, 123/4, 12/3/2019, 7-8-09 10.0.0.1 x1.2.3.4 123-45-6789 12 3-4",
+            "age\t:\n 110 years old; usage: 99",
+            "",
+        ] {
+            assert_anchored_complete(text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn anchored_searches_match_full_passes_on_any_text(
+            text in "([0-9]{1,4}|[ \t:/.()+#=\\-]|age|aged|page|AGE|yo|y/o| years old|yrs|x|ext|_|'|\u{f1}|pager|Cell|tel|no|PG|phone|beep){0,40}"
+        ) {
+            assert_anchored_complete(&text);
+        }
     }
 }

@@ -5,12 +5,9 @@
 //! surname alone may be "Care" or "Heart"), so they are optional
 //! ([`RuleSet`](super::RuleSet)) and never confirm a name for propagation.
 
-use std::collections::HashSet;
-
 use super::{Ctx, Finding};
 use crate::dictionary::{self, Cue, Flags};
 use crate::span::{Kind, Span};
-use crate::token::Lower;
 
 impl Ctx<'_> {
     pub(super) fn lone_first(&mut self, i: usize) {
@@ -55,7 +52,9 @@ impl Ctx<'_> {
 
     /// Finds every other mention of words confirmed as names by a strong rule.
     pub(super) fn propagate(&mut self) {
-        let mut confirmed: HashSet<String> = HashSet::new();
+        // A note confirms a handful of names at most: a list compared by
+        // length first beats hashing every word of the note.
+        let mut confirmed: Vec<String> = Vec::new();
         for f in &self.out {
             if f.span.kind != Kind::Name || f.rule.starts_with("lone") {
                 continue;
@@ -64,7 +63,10 @@ impl Ctx<'_> {
             let from = self.toks.partition_point(|t| t.start < f.span.start);
             for t in self.toks[from..].iter().take_while(|t| t.end <= f.span.end) {
                 if !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL) && t.end - t.start >= 3 {
-                    confirmed.insert(t.text(self.text).to_lowercase());
+                    let name = t.text(self.text).to_lowercase();
+                    if !confirmed.contains(&name) {
+                        confirmed.push(name);
+                    }
                 }
             }
         }
@@ -77,9 +79,11 @@ impl Ctx<'_> {
             }
             let w = t.text(self.text);
             let hit = if w.is_ascii() {
-                confirmed.contains(Lower::new(w).as_str())
+                // A lowercase name equals an ASCII word only if it is ASCII.
+                confirmed.iter().any(|c| c.len() == w.len() && c.eq_ignore_ascii_case(w))
             } else {
-                confirmed.contains(&w.to_lowercase())
+                let lower = w.to_lowercase();
+                confirmed.contains(&lower)
             };
             if hit {
                 self.out.push(Finding { span: Span::new(t.start, t.end, Kind::Name), rule: "propagate" });

@@ -2,9 +2,7 @@
 //! from a fraction, a score or a ventilator setting ("1/2", "pain 5/10",
 //! "PSV 10/5"). Every filter here was chosen on the training split.
 
-use regex::Captures;
-
-use super::{Match, Patterns, next_word, prev_word};
+use super::{Groups, Match, Patterns, anchored_matches, next_word, prev_word};
 use crate::span::{Kind, Span};
 
 /// "CABG '79", "PTCA in '09": a two-digit year after an apostrophe that
@@ -146,17 +144,30 @@ pub(super) const RATIO_WORDS: &[&str] = &[
     "vt",
 ];
 
-pub(super) fn numeric_dates(p: &Patterns, text: &str, out: &mut Vec<Span>) {
-    for caps in p.date_numeric.captures_iter(text) {
-        let Some(m) = caps.get(0) else { continue };
+pub(super) fn numeric_dates(p: &Patterns, text: &str, runs: &[(usize, usize)], out: &mut Vec<Span>) {
+    anchored_matches(&p.date_numeric, text, &numeric_date_starts(text.as_bytes(), runs), |caps| {
+        let Some(m) = caps.get(0) else { return };
         if let Some(end) = slash_joined_range(text, m.start(), m.end()) {
             out.push(Span::new(m.start(), end, Kind::Date));
-            continue;
+            return;
         }
-        if let Some(kind) = numeric_date_kind(text, &caps) {
+        if let Some(kind) = numeric_date_kind(text, caps) {
             out.push(Span::new(m.start(), m.end(), kind));
         }
+    });
+}
+
+/// Where a numeric date can start: the last one or two digits of a run that
+/// a slash or a dash follows (the pattern has no word boundary before:
+/// "123/4" reads "23/4").
+pub(super) fn numeric_date_starts(b: &[u8], runs: &[(usize, usize)]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    for &(s, e) in runs {
+        if matches!(b.get(e), Some(b'/' | b'-')) {
+            starts.extend([(e - s >= 2).then(|| e - 2), Some(e - 1)].into_iter().flatten());
+        }
     }
+    starts
 }
 
 /// "10/03/10/04": two month/day dates run together by a slash, the second
@@ -178,7 +189,7 @@ fn slash_joined_range(text: &str, start: usize, end: usize) -> Option<usize> {
     (valid(m1, d1) && valid(m2, d2) && (m2, d2) >= (m1, d1)).then_some(stop)
 }
 
-fn numeric_date_kind(text: &str, caps: &Captures<'_>) -> Option<Kind> {
+fn numeric_date_kind(text: &str, caps: &Groups<'_>) -> Option<Kind> {
     let m = caps.get(0)?;
     // Two alternatives (slash, dash) so the year separator matches the first.
     let g = |i: usize| caps.get(i).or_else(|| caps.get(i + 4));
