@@ -23,7 +23,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Function, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -102,10 +102,13 @@ pub struct Pkcs11Provider {
 #[derive(Clone)]
 struct Module {
     ctx: Pkcs11,
-    /// Serializes object creation and attribute changes on this module's
-    /// tokens across threads: SoftHSM2 2.6 answers `CKR_GENERAL_ERROR` to
-    /// concurrent `C_GenerateKey` calls from one process.
-    writes: Arc<Mutex<()>>,
+    /// Object creation and attribute changes on this module's tokens take it
+    /// exclusively, every other token call shared. SoftHSM2 2.6.1 re-reads
+    /// key files on lookups and use, and a reader that catches a file
+    /// mid-write invalidates the object being written: the writer then gets
+    /// `CKR_GENERAL_ERROR` (upstream issue softhsm/SoftHSMv2#573, fixed after
+    /// 2.6.1). Writes are rare (rotate, revoke), so readers barely wait.
+    writes: Arc<RwLock<()>>,
 }
 
 /// One KEK version found on the token.
@@ -176,9 +179,31 @@ impl Pkcs11Provider {
         digits.parse().ok().map(KekVersion)
     }
 
-    /// Runs `op` on a pooled, logged-in session. Sessions that hit an error
-    /// meaning the session itself is gone are closed instead of pooled.
+    /// Runs `op` on a pooled, logged-in session, alongside other readers of
+    /// the token. Sessions that hit an error meaning the session itself is
+    /// gone are closed instead of pooled.
     fn with_session<T>(&self, what: &str, op: impl FnOnce(&Session) -> Result<T, CkError>) -> Result<T, Error> {
+        let _shared = self.module_ctx.writes.read().unwrap_or_else(PoisonError::into_inner);
+        self.with_session_unordered(what, op)
+    }
+
+    /// Runs `op`, which creates or changes token objects, with no other
+    /// call of this process on the token in flight.
+    fn with_session_exclusive<T>(
+        &self,
+        what: &str,
+        op: impl FnOnce(&Session) -> Result<T, CkError>,
+    ) -> Result<T, Error> {
+        // Only orders calls; the guarded value is `()`.
+        let _exclusive = self.module_ctx.writes.write().unwrap_or_else(PoisonError::into_inner);
+        self.with_session_unordered(what, op)
+    }
+
+    fn with_session_unordered<T>(
+        &self,
+        what: &str,
+        op: impl FnOnce(&Session) -> Result<T, CkError>,
+    ) -> Result<T, Error> {
         let pooled = self.lock_idle().pop();
         let session = match pooled {
             Some(s) => s,
@@ -211,11 +236,6 @@ impl Pkcs11Provider {
         // The pool is only pushed to and popped from; a panic elsewhere cannot
         // leave it half-updated.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn lock_writes(&self) -> MutexGuard<'_, ()> {
-        // Only serializes; the guarded value is `()`.
-        self.module_ctx.writes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every version of this prefix on the token, sorted.
@@ -311,7 +331,7 @@ fn load_module(path: &Path) -> Result<Module, Error> {
         Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => return Err(ck_error("initialize module", &e)),
     }
-    let module = Module { ctx, writes: Arc::new(Mutex::new(())) };
+    let module = Module { ctx, writes: Arc::new(RwLock::new(())) };
     modules.push((path.to_path_buf(), module.clone()));
     Ok(module)
 }
@@ -473,7 +493,7 @@ impl KeyProvider for Pkcs11Provider {
         let _admin = self.admin.lock().unwrap_or_else(PoisonError::into_inner);
         let next = KekVersion(self.list()?.last().map_or(0, |k| k.version.0) + 1);
         let label = self.label(next);
-        self.with_session("generate key", |s| {
+        self.with_session_exclusive("generate key", |s| {
             let template = [
                 Attribute::Class(ObjectClass::SECRET_KEY),
                 Attribute::KeyType(KeyType::AES),
@@ -492,7 +512,6 @@ impl KeyProvider for Pkcs11Provider {
                 Attribute::Verify(false),
                 Attribute::Derive(false),
             ];
-            let _writes = self.lock_writes();
             s.generate_key(&Mechanism::AesKeyGen, &template)
         })?;
         Ok(next)
@@ -506,8 +525,7 @@ impl KeyProvider for Pkcs11Provider {
             return Err(Error::DisableCurrent(version));
         }
         let kek = keks.into_iter().find(|k| k.version == version).ok_or(Error::KekUnknown(version))?;
-        let still_decrypts = self.with_session("disable key", |s| {
-            let _writes = self.lock_writes();
+        let still_decrypts = self.with_session_exclusive("disable key", |s| {
             s.update_attributes(kek.handle, &[Attribute::Decrypt(false), Attribute::Encrypt(false)])?;
             let attrs = s.get_attributes(kek.handle, &[AttributeType::Decrypt])?;
             Ok(attrs.iter().any(|a| matches!(a, Attribute::Decrypt(true))))
