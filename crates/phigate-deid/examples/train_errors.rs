@@ -7,7 +7,8 @@
 //! only training fold F, patient % 4 == F; `PHIGATE_CLASSIFIER=PATH` loads
 //! another model file: both for `scripts/deid-holdout`;
 //! `PHIGATE_PATIENT_MEMORY=1` carries confirmed names to a patient's later
-//! notes)
+//! notes; `PHIGATE_THRESHOLD=T` scores the classifier at another decision
+//! threshold, for sweeps on a held-out fold)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -36,7 +37,10 @@ fn main() {
     if std::env::var_os("PHIGATE_NO_CLASSIFIER").is_some() {
         detector = detector.with_classifier(None);
     } else if let Some(p) = std::env::var_os("PHIGATE_CLASSIFIER") {
-        let model = phigate_deid::classifier::Model::decode(&std::fs::read(p).unwrap()).unwrap();
+        let mut model = phigate_deid::classifier::Model::decode(&std::fs::read(p).unwrap()).unwrap();
+        if let Some(t) = std::env::var("PHIGATE_THRESHOLD").ok().map(|t| t.parse::<f32>().unwrap()) {
+            model = model.with_threshold(t);
+        }
         detector = detector.with_classifier(Some(std::sync::Arc::new(model)));
     }
     let opts = EvalOptions {
