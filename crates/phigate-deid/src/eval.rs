@@ -27,6 +27,10 @@ use crate::known::KnownIdentifiers;
 use crate::span::{Kind, to_char_spans};
 use crate::{Error, Result};
 
+pub mod interval;
+
+pub use interval::Interval;
+
 /// Which side of the fixed split to score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
@@ -254,6 +258,18 @@ pub struct Report {
     pub misses: Vec<ErrorCase>,
     /// Predictions touching no gold span.
     pub false_positives: Vec<ErrorCase>,
+    /// Entity-level counts per patient, for [`Report::interval`].
+    pub by_patient: BTreeMap<Cluster, Counts>,
+}
+
+/// The unit resampled by [`Report::interval`]: a patient, or a note that
+/// names none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cluster {
+    /// Every note of one patient.
+    Patient(u64),
+    /// One note without a patient number (its index in the input).
+    Note(usize),
 }
 
 /// `phigate deid eval`: reads gold JSONL from `gold` and scores `detector`
@@ -289,7 +305,14 @@ pub fn evaluate(detector: &Detector, notes: &[GoldNote], opts: &EvalOptions) -> 
         };
         let predicted = to_char_spans(text, &spans);
         let pred: Vec<(usize, usize, Kind)> = predicted.iter().map(|s| (s.start, s.end, s.kind)).collect();
+        let before = report.entity;
         score_note(&mut report, n, text.chars().count(), &note.spans, &pred, opts);
+        let cluster = note.patient.map_or(Cluster::Note(n), Cluster::Patient);
+        let c = report.by_patient.entry(cluster).or_default();
+        c.found += report.entity.found - before.found;
+        c.gold += report.entity.gold - before.gold;
+        c.correct += report.entity.correct - before.correct;
+        c.predicted += report.entity.predicted - before.predicted;
     }
     report
 }
@@ -369,6 +392,25 @@ pub fn score_note(
 }
 
 impl Report {
+    /// A 95% interval for entity-level recall and precision, resampling
+    /// patients (see [`interval`]); `None` with fewer than two.
+    pub fn interval(&self) -> Option<Interval> {
+        let clusters: Vec<Counts> = self.by_patient.values().copied().collect();
+        interval::bootstrap(&clusters)
+    }
+
+    /// "41 patients", "15 notes" or "2 patients and 1 note".
+    fn cluster_label(&self) -> String {
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let patients = self.by_patient.keys().filter(|c| matches!(c, Cluster::Patient(_))).count();
+        let notes = self.by_patient.len() - patients;
+        match (patients, notes) {
+            (p, 0) => count(p, "patient"),
+            (0, n) => count(n, "note"),
+            (p, n) => format!("{} and {}", count(p, "patient"), count(n, "note")),
+        }
+    }
+
     /// A plain-text table of the scores (no note text, so safe to print).
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -387,6 +429,17 @@ impl Report {
         s.push_str(&format!("notes {}  characters {}\n", self.notes, self.chars));
         line(&mut s, "entity (any overlap)", &self.entity);
         line(&mut s, "character", &self.character);
+        if let Some(i) = self.interval() {
+            s.push_str(&format!(
+                "entity 95% interval   recall {:.4} to {:.4}  precision {:.4} to {:.4}  ({} resampled {} times)\n",
+                i.recall.0,
+                i.recall.1,
+                i.precision.0,
+                i.precision.1,
+                self.cluster_label(),
+                i.draws
+            ));
+        }
         for (t, c) in &self.per_gold_type {
             s.push_str(&format!("  gold {t:<18} recall {:.4} ({}/{})\n", c.recall(), c.found, c.gold));
         }
@@ -429,5 +482,36 @@ mod tests {
         assert_eq!((r.entity.correct, r.entity.predicted), (1, 2));
         assert_eq!((r.character.found, r.character.gold), (3, 10));
         assert_eq!(r.character.predicted, 3 + 3 + 2);
+    }
+
+    #[test]
+    fn notes_are_resampled_by_patient() {
+        let line = |id: &str, patient: Option<u64>, text: &str, spans: &str| {
+            let p = patient.map_or(String::new(), |p| format!(r#","patient":{p}"#));
+            format!(r#"{{"id":"{id}","text":"{text}","spans":[{spans}]{p}}}"#)
+        };
+        let name = r#"{"start":4,"end":9,"type":"HCPName"}"#;
+        let jsonl = [
+            line("a", Some(1), "Dr. Smith saw the patient.", name),
+            line("b", Some(1), "Dr. Jones saw the patient.", name),
+            line("c", Some(2), "Vitals stable overnight.", ""),
+            line("d", None, "Dr. Brown called.", name),
+        ]
+        .join("\n");
+        let report = evaluate_jsonl(&Detector::new(), jsonl.as_bytes(), &EvalOptions::default()).unwrap();
+        let keys: Vec<Cluster> = report.by_patient.keys().copied().collect();
+        assert_eq!(keys, [Cluster::Patient(1), Cluster::Patient(2), Cluster::Note(3)]);
+        assert_eq!(report.by_patient[&Cluster::Patient(1)].gold, 2);
+        let total = report.by_patient.values().fold(Counts::default(), |mut t, c| {
+            t.found += c.found;
+            t.gold += c.gold;
+            t.correct += c.correct;
+            t.predicted += c.predicted;
+            t
+        });
+        assert_eq!(total, report.entity);
+        let interval = report.interval().unwrap();
+        assert_eq!(interval.clusters, 3);
+        assert!(report.render().contains("(2 patients and 1 note resampled 2000 times)"), "{}", report.render());
     }
 }
