@@ -222,6 +222,37 @@ impl Counts {
     }
 }
 
+impl std::ops::Add for Counts {
+    type Output = Counts;
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            found: self.found + o.found,
+            gold: self.gold + o.gold,
+            correct: self.correct + o.correct,
+            predicted: self.predicted + o.predicted,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        *self = *self + o;
+    }
+}
+
+/// What was counted since an earlier snapshot (counts only grow).
+impl std::ops::Sub for Counts {
+    type Output = Counts;
+    fn sub(self, o: Counts) -> Counts {
+        Counts {
+            found: self.found - o.found,
+            gold: self.gold - o.gold,
+            correct: self.correct - o.correct,
+            predicted: self.predicted - o.predicted,
+        }
+    }
+}
+
 fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }
@@ -308,11 +339,7 @@ pub fn evaluate(detector: &Detector, notes: &[GoldNote], opts: &EvalOptions) -> 
         let before = report.entity;
         score_note(&mut report, n, text.chars().count(), &note.spans, &pred, opts);
         let cluster = note.patient.map_or(Cluster::Note(n), Cluster::Patient);
-        let c = report.by_patient.entry(cluster).or_default();
-        c.found += report.entity.found - before.found;
-        c.gold += report.entity.gold - before.gold;
-        c.correct += report.entity.correct - before.correct;
-        c.predicted += report.entity.predicted - before.predicted;
+        *report.by_patient.entry(cluster).or_default() += report.entity - before;
     }
     report
 }
@@ -502,13 +529,7 @@ mod tests {
         let keys: Vec<Cluster> = report.by_patient.keys().copied().collect();
         assert_eq!(keys, [Cluster::Patient(1), Cluster::Patient(2), Cluster::Note(3)]);
         assert_eq!(report.by_patient[&Cluster::Patient(1)].gold, 2);
-        let total = report.by_patient.values().fold(Counts::default(), |mut t, c| {
-            t.found += c.found;
-            t.gold += c.gold;
-            t.correct += c.correct;
-            t.predicted += c.predicted;
-            t
-        });
+        let total = report.by_patient.values().fold(Counts::default(), |t, &c| t + c);
         assert_eq!(total, report.entity);
         let interval = report.interval().unwrap();
         assert_eq!(interval.clusters, 3);

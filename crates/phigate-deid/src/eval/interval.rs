@@ -43,11 +43,7 @@ pub fn bootstrap(clusters: &[Counts]) -> Option<Interval> {
     for _ in 0..DRAWS {
         let mut sum = Counts::default();
         for _ in 0..n {
-            let c = &clusters[rng.below(n)];
-            sum.found += c.found;
-            sum.gold += c.gold;
-            sum.correct += c.correct;
-            sum.predicted += c.predicted;
+            sum += clusters[rng.below(n)];
         }
         recalls.push(sum.recall());
         precisions.push(sum.precision());

@@ -199,6 +199,7 @@ impl Pkcs11Provider {
         self.with_session_unordered(what, op)
     }
 
+    /// The session handling behind both; callers hold the token lock.
     fn with_session_unordered<T>(
         &self,
         what: &str,
