@@ -464,7 +464,7 @@ impl Report {
                 i.precision.0,
                 i.precision.1,
                 self.cluster_label(),
-                i.draws
+                interval::DRAWS
             ));
         }
         for (t, c) in &self.per_gold_type {
