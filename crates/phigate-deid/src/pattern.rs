@@ -20,6 +20,7 @@ use crate::dictionary::Flags;
 use crate::span::{Kind, Span};
 use crate::token::{Lower, Token};
 
+mod age;
 mod checksum;
 mod date;
 pub use checksum::{luhn_ok, npi_ok, ssn_ok, vin_ok};
@@ -217,6 +218,8 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
             out.push(Span::new(n.start(), n.end(), Kind::Age));
         }
     });
+    age::shorthand_ages(text, &shape.runs, out);
+    age::written_ages(text, tokens, out);
     if shape.digits() {
         phones(p, text, tokens, &shape, out);
     }
@@ -325,7 +328,9 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     }
     if on(BIOMETRIC) {
         for caps in p.biometric.captures_iter(text) {
-            if let Some(v) = caps.name("value") {
+            // An identifier carries a digit: "fingerprint on file", "retinal
+            // scan and" name the modality, not a template.
+            if let Some(v) = caps.name("value").filter(|v| v.as_str().bytes().any(|b| b.is_ascii_digit())) {
                 out.push(Span::new(v.start(), v.end(), Kind::Biometric));
             }
         }
@@ -875,6 +880,27 @@ mod tests {
         assert!(!has("up to the 4th floor", "4th", Kind::Date));
         assert!(!has("at 11th hour.", "11th", Kind::Date));
         assert!(has("stated march 21, 1899 then", "march 21, 1899", Kind::Date));
+        // Ranges of days: both ends go, so no day of the month is left.
+        assert!(has("Vacation March 3-5, back", "March 3-5", Kind::Date));
+        assert!(has("back April 7-9.", "April 7-9", Kind::Date));
+        assert!(has("Stay Mar 14 - 16 uneventful", "Mar 14 - 16", Kind::Date));
+        assert!(has("away 3-5 March, back", "3-5 March", Kind::Date));
+        assert!(has("back on 7 to 9 April.", "7 to 9 April.", Kind::Date));
+        assert!(has("Inpatient 3/4-3/6 then rehab", "3/4-3/6", Kind::Date));
+        assert!(has("intubated 6/30-7/2 for CHF", "6/30-7/2", Kind::Date));
+        assert!(has("Jan 3-5 days ago", "Jan 3", Kind::Date));
+        assert!(!has("Jan 3-5 days ago", "Jan 3-5", Kind::Date));
+        assert!(!has("Dec 10-20 mg", "Dec 10-20", Kind::Date));
+        assert!(kinds("crackles 1/3-1/2 up").is_empty());
+        assert!(kinds("gave 1/2-3/4 tab").is_empty());
+        assert!(!has("sats 7/4-7/3 x", "7/4-7/3", Kind::Date));
+        // An apostrophe year takes the month/day or month before it along.
+        assert!(has("CABG '79 and", "79", Kind::Date));
+        assert!(has("Surgery on 3/4/'05.", "3/4/'05", Kind::Date));
+        assert!(has("Seen in clinic Mar '05.", "Mar '05", Kind::Date));
+        assert!(has("since June '99,", "June '99", Kind::Date));
+        assert!(has("PTCA in '09", "09", Kind::Date));
+        assert!(!kinds("ratio 7.5/'05 x").iter().any(|(v, _)| v.contains('/')));
         // Hard negatives: vitals, ratios, doses, bare years.
         assert!(kinds("BP 120/80 HR 88").is_empty());
         assert!(kinds("strength 4/5 bilaterally").is_empty());
@@ -926,6 +952,10 @@ mod tests {
         assert!(has("Device serial SN-CG5-881207X.", "SN-CG5-881207X", Kind::Device));
         assert!(has("Voiceprint template VP-559A is", "VP-559A", Kind::Biometric));
         assert!(has("on file as mf_frontal_2024.jpg.", "mf_frontal_2024.jpg", Kind::Biometric));
+        // The modality named without an identifier is not one.
+        for text in ["Retinal scan and fingerprint on file.", "Fingerprint template was taken."] {
+            assert!(kinds(text).iter().all(|(_, k)| *k != Kind::Biometric), "{text}: {:?}", kinds(text));
+        }
         assert!(has("study code CRIMSON-0447 links", "CRIMSON-0447", Kind::Id));
     }
 

@@ -14,9 +14,63 @@ pub(super) fn apostrophe_years(text: &str, out: &mut Vec<Span>) {
         let word_start = i == 0 || matches!(b[i - 1], b' ' | b'(' | b',' | b'\n' | b'\t' | b'/');
         let ends = !b.get(i + 3).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'\'');
         if two_digits && word_start && ends {
-            out.push(Span::new(i + 1, i + 3, Kind::Date));
+            let start = month_day_before(text, i).or_else(|| month_word_before(text, i)).unwrap_or(i + 1);
+            out.push(Span::new(start, i + 3, Kind::Date));
         }
     }
+}
+
+/// "3/4/'05": where the month/day written before the apostrophe at
+/// `apostrophe` starts, so the whole date goes and not just its year.
+fn month_day_before(text: &str, apostrophe: usize) -> Option<usize> {
+    let head = text[..apostrophe].strip_suffix('/')?;
+    let start = head.bytes().rposition(|c| !(c.is_ascii_digit() || c == b'/')).map_or(0, |i| i + 1);
+    if start > 0 && matches!(head.as_bytes()[start - 1], b'.' | b'-') {
+        return None;
+    }
+    let (month, day) = head[start..].split_once('/')?;
+    let value =
+        |s: &str, max: u32| (1..=2).contains(&s.len()) && s.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
+    (value(month, 12) && value(day, 31)).then_some(start)
+}
+
+/// "Mar '05", "June '99": where the month name before the apostrophe at
+/// `apostrophe` starts (month and year together are a date element).
+fn month_word_before(text: &str, apostrophe: usize) -> Option<usize> {
+    const MONTHS: &[&str] = &[
+        "jan",
+        "january",
+        "feb",
+        "february",
+        "mar",
+        "march",
+        "apr",
+        "april",
+        "may",
+        "jun",
+        "june",
+        "jul",
+        "july",
+        "aug",
+        "august",
+        "sep",
+        "sept",
+        "september",
+        "oct",
+        "october",
+        "nov",
+        "november",
+        "dec",
+        "december",
+    ];
+    let head = text[..apostrophe].trim_end_matches(' ');
+    if head.len() == apostrophe || apostrophe - head.len() > 2 {
+        return None;
+    }
+    let head = head.strip_suffix('.').unwrap_or(head);
+    let start = head.bytes().rposition(|c| !c.is_ascii_alphabetic()).map_or(0, |i| i + 1);
+    let word = head[start..].to_ascii_lowercase();
+    MONTHS.contains(&word.as_str()).then_some(start)
 }
 
 /// "it's the 11th.", "discharged on the 3rd": a day of the month named by
@@ -147,7 +201,7 @@ pub(super) const RATIO_WORDS: &[&str] = &[
 pub(super) fn numeric_dates(p: &Patterns, text: &str, runs: &[(usize, usize)], out: &mut Vec<Span>) {
     anchored_matches(&p.date_numeric, text, &numeric_date_starts(text.as_bytes(), runs), |caps| {
         let Some(m) = caps.get(0) else { return };
-        if let Some(end) = slash_joined_range(text, m.start(), m.end()) {
+        if let Some(end) = slash_joined_range(text, m.start(), m.end()).or_else(|| dash_joined_range(text, caps)) {
             out.push(Span::new(m.start(), end, Kind::Date));
             return;
         }
@@ -187,6 +241,43 @@ fn slash_joined_range(text: &str, start: usize, end: usize) -> Option<usize> {
     let [m1, d1, m2, d2] = parts[..] else { return None };
     let valid = |m: u32, d: u32| (1..=12).contains(&m) && (1..=31).contains(&d);
     (valid(m1, d1) && valid(m2, d2) && (m2, d2) >= (m1, d1)).then_some(stop)
+}
+
+/// "3/4-3/6": two month/day dates joined by a dash, the second not before
+/// the first. The range shape is the evidence, so the left end counts as a
+/// date even when it alone reads as a fraction ("3/4"); a run of fractions
+/// ("1/3-1/2", "1/2-3/4") and ventilator or score context stay. Returns the
+/// end of the second date.
+fn dash_joined_range(text: &str, caps: &Groups<'_>) -> Option<usize> {
+    let m = caps.get(0)?;
+    // Month/day with a slash and no year.
+    if caps.get(2)?.as_str() != "/" || caps.get(4).is_some() {
+        return None;
+    }
+    let b = text.as_bytes();
+    if m.start() > 0 && matches!(b[m.start() - 1], b'0'..=b'9' | b'/' | b'.' | b'-' | b'+' | b'=' | b'%' | b':') {
+        return None;
+    }
+    let rest = text[m.end()..].strip_prefix('-')?;
+    let len = rest.bytes().take_while(|c| c.is_ascii_digit() || *c == b'/').count();
+    let stop = m.end() + 1 + len;
+    if b.get(stop).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'%' | b'-')) {
+        return None;
+    }
+    let (m2, d2) = rest[..len].split_once('/')?;
+    let value = |s: &str, max: u32| {
+        (1..=2).contains(&s.len()).then(|| s.parse::<u32>().ok()).flatten().filter(|n| (1..=max).contains(n))
+    };
+    let (m1, d1) = (value(caps.get(1)?.as_str(), 12)?, value(caps.get(3)?.as_str(), 31)?);
+    let (m2, d2) = (value(m2, 12)?, value(d2, 31)?);
+    let fraction = |m: u32, d: u32| m < d && d <= 4;
+    let prev = prev_word(text, m.start());
+    let next = next_word(text, stop);
+    let context = RATIO_WORDS.contains(&prev.as_str())
+        || VENT_WORDS.contains(&prev.as_str())
+        || UNIT_WORDS.contains(&next.as_str())
+        || VENT_WORDS.contains(&next.as_str());
+    ((m2, d2) >= (m1, d1) && !(fraction(m1, d1) && fraction(m2, d2)) && !context).then_some(stop)
 }
 
 fn numeric_date_kind(text: &str, caps: &Groups<'_>) -> Option<Kind> {
@@ -402,9 +493,11 @@ pub(super) const PAIN_WORDS: &[&str] = &[
 /// Written dates in `text[ws..we]` that contain the month word starting at
 /// byte `month_at`.
 pub(super) fn written_dates(p: &Patterns, text: &str, ws: usize, we: usize, month_at: usize, out: &mut Vec<Span>) {
-    for re in [&p.date_month_first, &p.date_day_first, &p.date_ordinal_words, &p.date_month_year] {
+    for (which, re) in
+        [&p.date_month_first, &p.date_day_first, &p.date_ordinal_words, &p.date_month_year].into_iter().enumerate()
+    {
         for m in re.find_iter(&text[ws..we]) {
-            let (start, end) = (ws + m.start(), ws + m.end());
+            let (mut start, mut end) = (ws + m.start(), ws + m.end());
             if !(start <= month_at && month_at < end) {
                 continue;
             }
@@ -426,7 +519,85 @@ pub(super) fn written_dates(p: &Patterns, text: &str, ws: usize, we: usize, mont
                     continue;
                 }
             }
-            out.push(Span::new(m.start(), m.end(), Kind::Date));
+            // "March 3-5", "3 to 5 March": the other end of a range of days.
+            match (which, lone_day(s)) {
+                (0, Some(day)) => end = day_range_after(text, end, day).unwrap_or(end),
+                (1, Some(day)) => start = day_range_before(text, start, day).unwrap_or(start),
+                _ => {}
+            }
+            out.push(Span::new(start, end, Kind::Date));
         }
     }
 }
+
+/// The day of a written date that has no year ("March 3", "5th of May").
+fn lone_day(s: &str) -> Option<u32> {
+    let mut groups = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty());
+    let day = groups.next()?;
+    (groups.next().is_none() && day.len() <= 2).then(|| day.parse().ok()).flatten()
+}
+
+/// Words joining the two days of a range.
+const RANGE_JOINS: &[&str] = &["-", "\u{2013}", "to", "through", "thru"];
+
+/// "March 3-5": the end of a later day joined to the date ending at `end`
+/// (day `first`) by a dash or "to", unless a count follows ("Jan 3-5 days").
+fn day_range_after(text: &str, end: usize, first: u32) -> Option<usize> {
+    let rest = text[end..].trim_start_matches(' ');
+    let join = RANGE_JOINS
+        .iter()
+        .find(|j| rest.len() > j.len() && rest.get(..j.len()).is_some_and(|x| x.eq_ignore_ascii_case(j)))?;
+    let alphabetic_join = join.starts_with(|c: char| c.is_ascii_alphabetic());
+    let after = &rest[join.len()..];
+    if alphabetic_join && !after.starts_with(' ') {
+        return None;
+    }
+    let after = after.trim_start_matches(' ');
+    let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+    let day: u32 = after.get(..digits).filter(|d| (1..=2).contains(&d.len()))?.parse().ok()?;
+    let suffix =
+        after[digits..].get(..2).filter(|x| ["st", "nd", "rd", "th"].contains(&x.to_ascii_lowercase().as_str()));
+    let stop = text.len() - after.len() + digits + suffix.map_or(0, str::len);
+    let b = text.as_bytes();
+    let glued = b.get(stop).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'/')
+        || (matches!(b.get(stop), Some(b'.' | b':')) && b.get(stop + 1).is_some_and(u8::is_ascii_digit));
+    let next = next_word(text, stop);
+    let counted = COUNT_WORDS.contains(&next.as_str()) || UNIT_WORDS.contains(&next.as_str());
+    (first < day && day <= 31 && !glued && !counted).then_some(stop)
+}
+
+/// "3-5 March": the start of an earlier day joined to the date starting at
+/// `start` (day `last`) by a dash or "to".
+fn day_range_before(text: &str, start: usize, last: u32) -> Option<usize> {
+    let head = text[..start].trim_end_matches(' ');
+    let join = RANGE_JOINS.iter().find(|j| {
+        head.len() > j.len() && head.get(head.len() - j.len()..).is_some_and(|x| x.eq_ignore_ascii_case(j))
+    })?;
+    let before = &head[..head.len() - join.len()];
+    if join.starts_with(|c: char| c.is_ascii_alphabetic()) && !before.ends_with(' ') {
+        return None;
+    }
+    let before = before.trim_end_matches(' ');
+    let before = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|x| {
+            before
+                .len()
+                .checked_sub(2)
+                .filter(|&i| before.get(i..).is_some_and(|y| y.eq_ignore_ascii_case(x)))
+                .map(|i| &before[..i])
+        })
+        .unwrap_or(before);
+    let digits = before.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let from = before.len() - digits;
+    let day: u32 = before[from..].parse().ok().filter(|_| (1..=2).contains(&digits))?;
+    let glued = from.checked_sub(1).is_some_and(|k| {
+        let c = text.as_bytes()[k];
+        c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b':' | b'-')
+    });
+    (day < last && day >= 1 && !glued).then_some(from)
+}
+
+/// Words after a number that count things ("Jan 3-5 days"), not days of a month.
+const COUNT_WORDS: &[&str] =
+    &["days", "day", "weeks", "week", "wks", "wk", "months", "month", "years", "yrs", "times", "hours", "hrs", "mins"];
