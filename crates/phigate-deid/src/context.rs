@@ -83,6 +83,7 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
         cx.person(i);
         cx.facility(i);
         cx.place(i);
+        cx.street_name(i);
         cx.residence(i);
         cx.employer(i);
         cx.destination(i);
@@ -599,5 +600,16 @@ mod tests {
         // A known place before a state's name, in any case.
         assert!(names("a brief overview of this towson maryland facility").contains(&"towson maryland".to_owned()));
         assert!(names("came from Bend, Oregon today").contains(&"Bend, Oregon".to_owned()));
+        // A hospital named by its place and "General".
+        assert!(names("Transferred from Mass General.").contains(&"Mass General".to_owned()));
+        assert!(names("TRANSFERRED FROM MASS GENERAL FOR CABG").contains(&"MASS GENERAL".to_owned()));
+        assert!(names("sent to General Surgery, then to Ward General Medicine").is_empty());
+        assert!(names("pain is better in general").is_empty());
+        // A street without a house number, in proper case only.
+        assert!(names("Lives in an apartment on Commonwealth Ave.").contains(&"Commonwealth Ave".to_owned()));
+        assert!(names("grew up on Old Mill Road, moved").contains(&"Old Mill Road".to_owned()));
+        assert!(names("walks down the road daily").is_empty());
+        assert!(names("Walks Down The Road").is_empty());
+        assert!(names("admitted to St Elizabeth's").iter().all(|n| !n.ends_with("St")));
     }
 }

@@ -880,6 +880,11 @@ mod tests {
         assert!(!has("up to the 4th floor", "4th", Kind::Date));
         assert!(!has("at 11th hour.", "11th", Kind::Date));
         assert!(has("stated march 21, 1899 then", "march 21, 1899", Kind::Date));
+        // A weekday before, or a zero pad, makes a month/day of any shape.
+        assert!(has("On Mon 3/4 pt had fever", "3/4", Kind::Date));
+        assert!(has("seen Thursday, 1/2 at noon", "1/2", Kind::Date));
+        assert!(has("Last seen 03/04 in clinic", "03/04", Kind::Date));
+        assert!(!has("sat 3/4 of the time", "3/4", Kind::Date));
         // Ranges of days: both ends go, so no day of the month is left.
         assert!(has("Vacation March 3-5, back", "March 3-5", Kind::Date));
         assert!(has("back April 7-9.", "April 7-9", Kind::Date));

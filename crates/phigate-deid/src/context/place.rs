@@ -63,6 +63,23 @@ impl Ctx<'_> {
                 self.emit(first, last, Kind::Location, "facility-suffix");
             }
         }
+        // "transferred from Mass General", "sent to Folsom General.": a
+        // hospital called by its place and "General" alone, after a
+        // preposition of motion and ending the clause ("General Surgery"
+        // and "in general" stay).
+        if i >= 2
+            && (self.text.as_bytes()[t.start] | 0x20) == b'g'
+            && self.is(i, &["general"])
+            && t.has(Flags::CAP)
+            && self.joined(i - 1, &[])
+            && self.joined(i - 2, &[])
+            && self.is(i - 2, &["from", "to", "at"])
+            && self.toks[i - 1].has(Flags::CAP)
+            && !self.toks[i - 1].has(Flags::STOP)
+            && !(self.gap_after(i) == " " && self.is(i + 1, GENERAL_SERVICES))
+        {
+            self.emit(i - 1, i, Kind::Location, "facility-general");
+        }
         // "Good Sam", "Holy Cross": a generic word before a known facility.
         if t.has(Flags::FACILITY)
             && !t.has(Flags::COMMON | Flags::STOP)
@@ -146,6 +163,40 @@ impl Ctx<'_> {
         let of_place = self.joined(i - 1, &[]) && self.is(i - 1, &["of"]) && self.proper_case(i);
         if state_follows || resides || of_place || (cued && (self.shouting || t.has(Flags::CAP))) {
             self.emit(i, i, Kind::Location, "place");
+        }
+    }
+
+    /// "lives on Commonwealth Ave", "off Route Nine Parkway": a street named
+    /// without a house number, which still places the patient. Only proper
+    /// case counts (the suffix and up to three words before it), so "down
+    /// the road" and all-caps notes stay; "St" only when no name follows it,
+    /// as "St Mary's" is a saint.
+    pub(super) fn street_name(&mut self, i: usize) {
+        if i == 0
+            || !matches!(
+                self.text.as_bytes()[self.toks[i].start],
+                b'A' | b'S' | b'R' | b'B' | b'L' | b'T' | b'P' | b'H' | b'D'
+            )
+            || !self.proper_case(i)
+            || !self.is(i, STREET_SUFFIXES)
+        {
+            return;
+        }
+        if self.is(i, &["st"]) && self.joined(i, &['.']) && self.tok(i + 1).is_some_and(|n| n.has(Flags::CAP)) {
+            return;
+        }
+        let mut first = i;
+        while first > 0 && i - first < 3 && self.joined(first - 1, &[]) {
+            let k = first - 1;
+            let t = self.toks[k];
+            // Stop words such as "Old" and "New" name streets; function words do not.
+            if !self.proper_case(k) || self.is(k, FUNCTION_WORDS) || t.cue != Cue::None {
+                break;
+            }
+            first = k;
+        }
+        if first < i {
+            self.emit(first, i, Kind::Address, "street-name");
         }
     }
 
@@ -328,6 +379,56 @@ const GENERIC_FACILITY_WORDS: &[&str] = &[
     "city",
     "st",
     "saint",
+];
+
+/// Words that end a street's name when read backwards from its type
+/// ("down The Road", "On Easy Street" keeps only "Easy").
+const FUNCTION_WORDS: &[&str] = &[
+    "the", "a", "an", "on", "in", "at", "to", "of", "and", "or", "by", "for", "from", "with", "down", "up", "off",
+    "near",
+];
+
+/// Words after "General" that make it a service, not a hospital.
+const GENERAL_SERVICES: &[&str] = &[
+    "surgery",
+    "surgical",
+    "medicine",
+    "medical",
+    "anesthesia",
+    "practice",
+    "pediatrics",
+    "ward",
+    "floor",
+    "service",
+    "services",
+    "team",
+    "hospital",
+    "hosp",
+    "appearance",
+    "condition",
+];
+
+/// Street types that follow a street's name ("Commonwealth Ave"). Not
+/// "Dr" (a title before a name), "Way", "Place" or "Court" (everyday words
+/// in capitalised headings).
+const STREET_SUFFIXES: &[&str] = &[
+    "avenue",
+    "ave",
+    "street",
+    "st",
+    "road",
+    "rd",
+    "boulevard",
+    "blvd",
+    "lane",
+    "ln",
+    "terrace",
+    "parkway",
+    "pkwy",
+    "highway",
+    "hwy",
+    "turnpike",
+    "drive",
 ];
 
 /// Words that say what kind of facility it is, between its name and the

@@ -338,7 +338,17 @@ fn numeric_date_kind(text: &str, caps: &Groups<'_>) -> Option<Kind> {
         let prev = prev_word(text, m.start());
         // "admitted 3/4", "seen on 8/5": an event verb right before (or
         // before "on") takes a date, whatever the fraction-like shape.
-        if date_cue_before(text, m.start(), &prev) {
+        let weekday = {
+            let head = text[..m.start()].trim_end_matches([' ', '\t', ',']);
+            WEEKDAYS.contains(&prev_word(head, head.len()).as_str())
+        };
+        if date_cue_before(text, m.start(), &prev) || weekday {
+            return Some(Kind::Date);
+        }
+        // "03/04": nobody pads a fraction, a score or a setting with a zero.
+        let month_s = g(1)?.as_str();
+        let padded = month_s.len() == 2 && day_s.len() == 2 && (month_s.starts_with('0') || day_s.starts_with('0'));
+        if padded && !RATIO_WORDS.contains(&prev.as_str()) {
             return Some(Kind::Date);
         }
         // "1/2", "2/3", "3/4": fractions (never a date in the training notes).
@@ -383,6 +393,28 @@ fn numeric_date_kind(text: &str, caps: &Groups<'_>) -> Option<Kind> {
     }
     Some(Kind::Date)
 }
+
+/// Days of the week, which name the date after them ("Mon 3/4"). Not
+/// "sat", which is an oxygen saturation in notes.
+const WEEKDAYS: &[&str] = &[
+    "mon",
+    "monday",
+    "tue",
+    "tues",
+    "tuesday",
+    "wed",
+    "weds",
+    "wednesday",
+    "thu",
+    "thur",
+    "thurs",
+    "thursday",
+    "fri",
+    "friday",
+    "saturday",
+    "sun",
+    "sunday",
+];
 
 /// Words that take a date directly ("admitted 3/4").
 const DATE_VERBS: &[&str] = &["admitted", "readmitted", "discharged", "dated", "born", "since", "until", "till"];
