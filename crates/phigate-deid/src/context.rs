@@ -79,6 +79,7 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
         cx.informed(i);
         cx.contact(i);
         cx.initial_surname(i);
+        cx.dotted_initials(i);
         cx.first_last(i);
         cx.person(i);
         cx.facility(i);
@@ -97,6 +98,13 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
     cx.propagate();
     cx.out
 }
+
+/// Dotted abbreviations of roles and services ("R.T.", "P.T.", "S.W."),
+/// which follow "by" as initials do.
+const ROLE_INITIALS: &[&str] = &[
+    "rt", "pt", "ot", "st", "sw", "np", "pa", "rn", "md", "do", "cm", "ep", "gi", "er", "ed", "or", "ir", "ns", "us",
+    "lpn", "cna", "rrt", "crna", "slp",
+];
 
 /// Words that announce a phone number ("cell# 410-…", "office phone 208-…").
 const PHONE_CUES: &[&str] = &["cell", "home", "phone", "tel", "pager", "beeper", "work", "office"];
@@ -505,6 +513,31 @@ impl Ctx<'_> {
         }
     }
 
+    /// "Pt J.S. is", "Mr. R.T.", "seen by K.L.": a person's initials, dotted,
+    /// right after a word that introduces a person. Without that word dotted
+    /// capitals are as often an abbreviation ("U.S.", "P.O.").
+    fn dotted_initials(&mut self, i: usize) {
+        if i == 0 || !self.toks[i].has(Flags::INITIAL) || !self.toks[i].has(Flags::UPPER) {
+            return;
+        }
+        if !self.joined(i - 1, &['.']) || !self.is(i - 1, &["pt", "patient", "mr", "mrs", "ms", "miss", "dr", "by"]) {
+            return;
+        }
+        let dotted = |k: usize| {
+            self.tok(k).is_some_and(|t| t.has(Flags::INITIAL) && t.has(Flags::UPPER))
+                && matches!(self.gap_after(k), "." | ". ")
+        };
+        let mut last = i;
+        while last - i < 2 && dotted(last) && self.gap_after(last) == "." && dotted(last + 1) {
+            last += 1;
+        }
+        // "given by R.T.", "seen by P.T.": a role or service, not a person.
+        let letters: String = (i..=last).map(|k| self.word(k).as_str().to_owned()).collect();
+        if last > i && dotted(last) && !ROLE_INITIALS.contains(&letters.as_str()) {
+            self.emit(i, last, Kind::Name, "dotted-initials");
+        }
+    }
+
     /// "Gerry Masci", "anita morris", "SMITH, JOHN".
     fn first_last(&mut self, i: usize) {
         let Some(t) = self.tok(i) else { return };
@@ -600,6 +633,11 @@ mod tests {
         // A known place before a state's name, in any case.
         assert!(names("a brief overview of this towson maryland facility").contains(&"towson maryland".to_owned()));
         assert!(names("came from Bend, Oregon today").contains(&"Bend, Oregon".to_owned()));
+        // Dotted initials after a word that introduces a person.
+        assert!(names("Pt J.S. is a 45 yo man.").contains(&"J.S".to_owned()));
+        assert!(names("seen by K.L.M. today").contains(&"K.L.M".to_owned()));
+        assert!(names("moved to the U.S. in 1990, takes meds P.O.").is_empty());
+        assert!(names("NEB GIVEN BY R.T. WITH RELIEF, SEEN BY P.T. TODAY").is_empty());
         // A hospital named by its place and "General".
         assert!(names("Transferred from Mass General.").contains(&"Mass General".to_owned()));
         assert!(names("TRANSFERRED FROM MASS GENERAL FOR CABG").contains(&"MASS GENERAL".to_owned()));
