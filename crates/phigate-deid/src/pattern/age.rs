@@ -16,8 +16,9 @@ pub(super) fn written_ages(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     let word = |k: usize| tokens.get(k).map(|t| Lower::new(t.text(text)));
     let is = |k: usize, set: &[&str]| word(k).is_some_and(|w| set.contains(&w.as_str()));
     for (i, t) in tokens.iter().enumerate() {
-        // Cheap first-letter gate: almost no word starts a written age.
-        if !matches!(text.as_bytes()[t.start] | 0x20, b'n' | b'o' | b'h') {
+        // Cheap gate on length and first letter ("one", "ninety", "hundred"):
+        // almost no word starts a written age.
+        if !matches!((t.end - t.start, text.as_bytes()[t.start] | 0x20), (6, b'n') | (3, b'o') | (7, b'h')) {
             continue;
         }
         let (start, mut last) = match word(i).as_ref().map(Lower::as_str) {
