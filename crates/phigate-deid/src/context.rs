@@ -22,6 +22,9 @@ use crate::token::{Lower, Token};
 mod lone;
 mod person;
 mod place;
+mod region;
+
+pub use region::{OVERRIDABLE, regions};
 
 /// A span and the rule that proposed it (kept for tuning and explanation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,6 +23,7 @@ use crate::token::{Lower, Token};
 mod age;
 mod checksum;
 mod date;
+mod holiday;
 pub use checksum::{luhn_ok, npi_ok, ssn_ok, vin_ok};
 use date::{UNIT_WORDS, apostrophe_years, numeric_dates, ordinal_days, written_dates};
 
@@ -220,6 +221,7 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     });
     age::shorthand_ages(text, &shape.runs, out);
     age::written_ages(text, tokens, out);
+    holiday::holidays(text, tokens, out);
     if shape.digits() {
         phones(p, text, tokens, &shape, out);
     }

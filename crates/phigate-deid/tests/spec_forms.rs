@@ -18,6 +18,7 @@ const FORMS: &[(&str, &[&str], &[&str])] = &[
     ("Pt's wife Mary Anne Castellano at bedside.", &["Mary", "Anne", "Castellano"], &["wife", "bedside"]),
     ("Pt J.S. is a 45 yo man.", &["J.S"], &["is a 45 yo man"]),
     ("Dr. van der Berg will see pt.", &["van der Berg"], &["will see pt"]),
+    ("Spoke to Georgia, daughter Virginia at bedside.", &["Georgia", "Virginia"], &["Spoke to", "daughter"]),
     ("Seen by Dr. O'Brien and Dr. McDonald.", &["O'Brien", "McDonald"], &["Seen by"]),
     // Dates: numeric, written, partial, ranges, two-digit years.
     ("Pt admitted 3/4/05 with CP.", &["3/4/05"], &["with CP"]),
@@ -29,6 +30,7 @@ const FORMS: &[(&str, &[&str], &[&str])] = &[
     ("Inpatient 3/4-3/6 then rehab.", &["3/4", "3/6"], &["Inpatient", "then rehab"]),
     ("On Mon 3/4 pt had fever.", &["3/4"], &["pt had fever"]),
     ("Last seen 03/04 in clinic.", &["03/04"], &["in clinic"]),
+    ("Fell on Christmas Eve, home since New Year's Day.", &["Christmas", "Year's"], &["Fell on", "home since"]),
     ("Discharged on March 3rd, 2005.", &["March 3rd"], &["Discharged"]),
     // Ages over 89, in digits, words and shorthand.
     ("A 94-year-old woman with CHF.", &["94"], &["woman with CHF"]),
@@ -67,6 +69,7 @@ const KEEP: &[&str] = &[
     "An eighty-nine year old, ninety minutes later.",
     "Sent to General Surgery; pain better in general.",
     "Walks down the road daily.",
+    "Pt is from Ireland; family from Puerto Rico, son drove up from New Hampshire.",
     "Parkinson disease, Foley in place, Apgar 8/9, BP 120/80.",
 ];
 

@@ -96,9 +96,52 @@ fn month_name(m: Month, like: &str) -> String {
     }
 }
 
+static RANGE: LazyLock<Regex> = LazyLock::new(|| {
+    // Invariant: constant pattern, covered by tests.
+    Regex::new(r"(?i)^(?P<a>.*?\d(?:st|nd|rd|th)?\.?)(?P<j>\s*(?:-|\x{2013}|to|through|thru)\s*)(?P<b>\d.*)$")
+        .expect("range pattern compiles")
+});
+
 /// `value` moved by `days`, in its original form; `None` if the form is not
-/// understood (the caller then redacts).
+/// understood (the caller then redacts). A range ("3/4-3/6", "March 3-5",
+/// "3 to 5 March") moves both ends, so the interval it spans is kept.
 pub fn shift(value: &str, days: i64) -> Option<String> {
+    shift_one(value, days).or_else(|| shift_range(value, days))
+}
+
+/// Both ends of a range of dates, each in its own form; a bare day on one
+/// side borrows the other side's month, and stays a bare day after the
+/// shift when both ends still fall in one month.
+fn shift_range(value: &str, days: i64) -> Option<String> {
+    let c = RANGE.captures(value.trim())?;
+    let (a, j, b) = (c.name("a")?.as_str(), c.name("j")?.as_str(), c.name("b")?.as_str());
+    let bare = |s: &str| {
+        s.trim_end_matches('.').trim_end_matches(|c: char| c.is_ascii_alphabetic()).bytes().all(|c| c.is_ascii_digit())
+    };
+    let month_word =
+        |s: &str| s.split(|c: char| !c.is_ascii_alphabetic()).find(|w| month_of(w).is_some()).map(str::to_owned);
+    if bare(a) && !bare(b) {
+        // "3-5 March": the left end is a day of the right end's month.
+        let month = month_word(b)?;
+        let left = shift_one(&format!("{a} {month}"), days)?;
+        let right = shift_one(b, days)?;
+        let (left_day, left_month) = left.split_once(' ')?;
+        let same = month_word(&right).as_deref() == Some(left_month);
+        return Some(if same { format!("{left_day}{j}{right}") } else { format!("{left}{j}{right}") });
+    }
+    if bare(b) && !bare(a) && !a.contains('/') {
+        // "March 3-5": the right end is a day of the left end's month.
+        let month = month_word(a)?;
+        let left = shift_one(a, days)?;
+        let right = shift_one(&format!("{month} {b}"), days)?;
+        let (right_month, right_day) = right.rsplit_once(' ')?;
+        let same = month_word(&left).as_deref() == Some(right_month);
+        return Some(if same { format!("{left}{j}{right_day}") } else { format!("{left}{j}{right}") });
+    }
+    Some(format!("{}{j}{}", shift_one(a, days)?, shift_one(b, days)?))
+}
+
+fn shift_one(value: &str, days: i64) -> Option<String> {
     if let Some(c) = NUMERIC.captures(value) {
         let (m_s, sep, d_s) = (c.get(1)?.as_str(), c.get(2)?.as_str(), c.get(3)?.as_str());
         let month: u8 = m_s.parse().ok()?;
@@ -189,6 +232,19 @@ mod tests {
         assert_eq!(shift("8/19/20", 30).as_deref(), Some("9/18/20"));
         assert_eq!(shift("12/83", 30).as_deref(), Some("1/84"));
         assert_eq!(shift("2024-01-01", -1).as_deref(), Some("2023-12-31"));
+    }
+
+    #[test]
+    fn ranges_move_both_ends() {
+        assert_eq!(shift("3/4-3/6", 2).as_deref(), Some("3/6-3/8"));
+        assert_eq!(shift("6/30-7/2", 1).as_deref(), Some("7/1-7/3"));
+        assert_eq!(shift("March 3-5", 2).as_deref(), Some("March 5-7"));
+        assert_eq!(shift("Mar 14 - 16", 1).as_deref(), Some("Mar 15 - 17"));
+        assert_eq!(shift("March 30-31", 2).as_deref(), Some("April 1-2"));
+        assert_eq!(shift("March 30-31", 1).as_deref(), Some("March 31-April 1"));
+        assert_eq!(shift("3-5 March", 2).as_deref(), Some("5-7 March"));
+        assert_eq!(shift("7 to 9 April.", -7).as_deref(), Some("31 March to 2 April"));
+        assert_eq!(shift("10/03/10/04", 1), None, "a slash-joined pair is redacted, not guessed at");
     }
 
     #[test]
