@@ -24,7 +24,7 @@ mod person;
 mod place;
 mod region;
 
-pub use region::{OVERRIDABLE, regions};
+pub use region::{OVERRIDABLE, in_region};
 
 /// A span and the rule that proposed it (kept for tuning and explanation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -166,14 +166,11 @@ impl Detector {
         }
         // "from Ireland", "son from Texas": a state or larger is no name and
         // no identifying place, whatever a one-word rule made of it.
-        let regions = context::regions(text, &tokens);
-        if !regions.is_empty() {
-            out.retain(|f| {
-                !(matches!(f.span.kind, Kind::Name | Kind::Location)
-                    && context::OVERRIDABLE.contains(&f.rule)
-                    && regions.iter().any(|&(s, e)| s <= f.span.start && f.span.end <= e))
-            });
-        }
+        out.retain(|f| {
+            !(matches!(f.span.kind, Kind::Name | Kind::Location)
+                && context::OVERRIDABLE.contains(&f.rule)
+                && context::in_region(text, &tokens, f.span.start, f.span.end))
+        });
         if let Some(k) = known {
             let mut spans = Vec::new();
             k.find(text, &mut spans);

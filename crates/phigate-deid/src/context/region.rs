@@ -4,6 +4,8 @@
 //! town ("from Ireland" is no surname, "son from Texas" no city), which
 //! costs utility and, in the shared corpus, precision.
 
+use std::sync::LazyLock;
+
 use crate::token::{Lower, Token};
 
 /// Rules whose proposal a region mention overrides: those that judge one
@@ -51,51 +53,70 @@ const REGIONS: &[&str] = &[
     "europe", "caribbean", "south america", "central america", "latin america", "middle east",
 ];
 
-/// Byte ranges of the regions in `text` that follow a word of location
-/// ("from Ireland", "to New Hampshire") or a capitalised place and a comma
-/// ("Dublin, Ireland").
-pub fn regions(text: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
+/// [`REGIONS`] as (first word, the words after it), sorted by first word
+/// so a lookup is a binary search.
+static BY_FIRST: LazyLock<Vec<(&'static str, Vec<&'static str>)>> = LazyLock::new(|| {
+    let mut v: Vec<(&'static str, Vec<&'static str>)> = REGIONS
+        .iter()
+        .map(|r| {
+            let mut words = r.split(' ');
+            (words.next().unwrap_or_default(), words.collect())
+        })
+        .collect();
+    v.sort();
+    v
+});
+
+/// True when the byte range `start..end` (a proposal of one of the
+/// [`OVERRIDABLE`] rules) lies inside a region that follows a word of
+/// location ("from Ireland", "to New Hampshire") or a capitalised place and
+/// a comma ("Dublin, Ireland"). Checked per proposal, not per word: few
+/// proposals come from those rules, and a region is at most three words.
+pub fn in_region(text: &str, tokens: &[Token], start: usize, end: usize) -> bool {
+    let at = tokens.partition_point(|t| t.start < start);
+    (at.saturating_sub(2)..=at).any(|i| region_at(text, tokens, i).is_some_and(|(s, e)| s <= start && end <= e))
+}
+
+/// The byte range of the cued region that starts at token `i`, if any.
+fn region_at(text: &str, tokens: &[Token], i: usize) -> Option<(usize, usize)> {
+    if i == 0 || i >= tokens.len() {
+        return None;
+    }
     let word = |k: usize| Lower::new(tokens[k].text(text));
     let gap = |k: usize| &text[tokens[k].end..tokens[k + 1].start];
-    let mut out = Vec::new();
-    for i in 1..tokens.len() {
-        let first = word(i);
-        let Some(len) = REGIONS
-            .iter()
-            .filter_map(|r| {
-                let mut words = r.split(' ');
-                (words.next() == Some(first.as_str())).then_some(())?;
-                let mut len = 1;
-                for w in words {
-                    (i + len < tokens.len() && gap(i + len - 1) == " " && word(i + len).as_str() == w).then_some(())?;
-                    len += 1;
-                }
-                Some(len)
-            })
-            .max()
-        else {
-            continue;
-        };
-        let before = gap(i - 1);
-        // "spoke to Georgia", "call from Jordan": a region that is also a
-        // given name is taken as a region only after "in" or a place and comma.
-        let words = if PERSON_NAMES.contains(&first.as_str()) && len == 1 { &["in"][..] } else { BEFORE };
-        let cued = (before == " " && words.contains(&word(i - 1).as_str()))
-            || (before == ", " && tokens[i - 1].text(text).starts_with(|c: char| c.is_ascii_uppercase()));
-        if cued {
-            out.push((tokens[i].start, tokens[i + len - 1].end));
-        }
+    let before = gap(i - 1);
+    let after_place = before == ", " && tokens[i - 1].text(text).starts_with(|c: char| c.is_ascii_uppercase());
+    let after_word = before == " " && BEFORE.contains(&word(i - 1).as_str());
+    if !(after_place || after_word) {
+        return None;
     }
-    out
+    let first = word(i);
+    let first = first.as_str();
+    let by_first = &BY_FIRST[BY_FIRST.partition_point(|(f, _)| *f < first)..];
+    let len = by_first
+        .iter()
+        .take_while(|(f, _)| *f == first)
+        .filter(|(_, rest)| {
+            rest.iter()
+                .enumerate()
+                .all(|(k, w)| i + k + 1 < tokens.len() && gap(i + k) == " " && word(i + k + 1).as_str() == *w)
+        })
+        .map(|(_, rest)| rest.len() + 1)
+        .max()?;
+    // "spoke to Georgia", "call from Jordan": a region that is also a
+    // given name is taken as a region only after "in" or a place and comma.
+    let ambiguous = PERSON_NAMES.contains(&first) && len == 1;
+    (!ambiguous || after_place || word(i - 1).as_str() == "in").then(|| (tokens[i].start, tokens[i + len - 1].end))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::regions;
+    use super::{in_region, region_at};
     use crate::token::tokenize;
 
     fn found(text: &str) -> Vec<&str> {
-        regions(text, &tokenize(text)).into_iter().map(|(s, e)| &text[s..e]).collect()
+        let toks = tokenize(text);
+        (0..toks.len()).filter_map(|i| region_at(text, &toks, i)).map(|(s, e)| &text[s..e]).collect()
     }
 
     #[test]
@@ -109,5 +130,10 @@ mod tests {
         assert!(found("New York Presbyterian").is_empty());
         assert!(found("spoke to Georgia, call from Jordan").is_empty());
         assert_eq!(found("lives in Georgia now"), ["Georgia"]);
+        let text = "family from Puerto Rico";
+        let toks = tokenize(text);
+        assert!(in_region(text, &toks, 19, 23), "Rico");
+        assert!(in_region(text, &toks, 12, 23), "Puerto Rico");
+        assert!(!in_region(text, &toks, 0, 6), "family");
     }
 }
