@@ -173,12 +173,12 @@ impl Ctx<'_> {
     /// as "St Mary's" is a saint.
     pub(super) fn street_name(&mut self, i: usize) {
         if i == 0
+            || !self.proper_case(i)
             || !matches!(
                 self.text.as_bytes()[self.toks[i].start],
                 b'A' | b'S' | b'R' | b'B' | b'L' | b'T' | b'P' | b'H' | b'D'
             )
-            || !self.proper_case(i)
-            || !self.is(i, STREET_SUFFIXES)
+            || !STREET_SUFFIXES.contains(&self.word(i).as_str())
         {
             return;
         }

@@ -16,21 +16,20 @@ pub(super) fn written_ages(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     let word = |k: usize| tokens.get(k).map(|t| Lower::new(t.text(text)));
     let is = |k: usize, set: &[&str]| word(k).is_some_and(|w| set.contains(&w.as_str()));
     for (i, t) in tokens.iter().enumerate() {
-        // Cheap gate on length and first letter ("one", "ninety", "hundred"):
-        // almost no word starts a written age.
+        // Cheap gate on length and first letter, then a case-blind compare
+        // without a copy: almost no word starts a written age.
         if !matches!((t.end - t.start, text.as_bytes()[t.start] | 0x20), (6, b'n') | (3, b'o') | (7, b'h')) {
             continue;
         }
-        let (start, mut last) = match word(i).as_ref().map(Lower::as_str) {
-            Some("ninety") => (t.start, i),
-            Some("hundred") => (t.start, i),
-            Some("one") if is(i + 1, &["hundred"]) => (t.start, i + 1),
+        let w = t.text(text);
+        let is_next = |k: usize, target: &str| tokens.get(k).is_some_and(|n| n.text(text).eq_ignore_ascii_case(target));
+        let (start, mut last) = match w.len() {
+            6 if w.eq_ignore_ascii_case("ninety") => (t.start, i),
+            // "one hundred" is claimed at "one".
+            7 if w.eq_ignore_ascii_case("hundred") && !(i > 0 && is_next(i - 1, "one")) => (t.start, i),
+            3 if w.eq_ignore_ascii_case("one") && is_next(i + 1, "hundred") => (t.start, i + 1),
             _ => continue,
         };
-        // "one hundred" is claimed at "one"; skip its "hundred".
-        if word(i).is_some_and(|w| w.as_str() == "hundred") && i > 0 && is(i - 1, &["one"]) {
-            continue;
-        }
         if is(last, &["ninety"]) {
             if is(last + 1, UNITS) && joined(text, tokens, last) {
                 last += 1;

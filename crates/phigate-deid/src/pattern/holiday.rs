@@ -40,16 +40,31 @@ pub(super) fn holidays(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     let b = text.as_bytes();
     let word = |k: usize| tokens.get(k).map(|t| Lower::new(t.text(text)));
     let gap_is_space = |k: usize| tokens.get(k + 1).is_some_and(|n| &text[tokens[k].end..n.start] == " ");
+    let day_after = |i: usize| {
+        tokens.get(i + 1).is_some_and(|n| n.end - n.start == 3 && matches!(b[n.start] | 0x20, b'd' | b'e'))
+            && gap_is_space(i)
+            && word(i + 1).is_some_and(|n| matches!(n.as_str(), "day" | "eve"))
+    };
     for (i, t) in tokens.iter().enumerate() {
-        if !b[t.start].is_ascii_uppercase() || t.end - t.start < 4 {
+        // Gate on capital, length and first letter of the one-word
+        // holidays, or a "Day"/"Eve" after one of the lengths of the others:
+        // nearly every word fails both.
+        let len = t.end - t.start;
+        if !b[t.start].is_ascii_uppercase() || !(4..=12).contains(&len) || len == 7 && b[t.start] | 0x20 != b'k' {
+            continue;
+        }
+        let one_word = matches!(
+            (t.end - t.start, b[t.start] | 0x20),
+            (9, b'c' | b'h') | (4, b'x') | (12, b't') | (6, b'e' | b'd') | (8, b'h' | b'c' | b'p') | (7, b'k')
+        );
+        if !one_word && !day_after(i) {
             continue;
         }
         let Some(w) = word(i) else { continue };
         let w = w.as_str();
         if ONE.contains(&w) {
             // "Christmas Eve", "Christmas Day" take the next word along.
-            let next_day = gap_is_space(i) && word(i + 1).is_some_and(|n| matches!(n.as_str(), "eve" | "day"));
-            let end = if next_day { tokens[i + 1].end } else { t.end };
+            let end = if day_after(i) { tokens[i + 1].end } else { t.end };
             out.push(Span::new(t.start, end, Kind::Date));
         } else if DAY.contains(&w)
             && gap_is_space(i)
