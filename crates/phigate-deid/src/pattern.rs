@@ -220,8 +220,17 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
         }
     });
     age::shorthand_ages(text, &shape.runs, out);
-    age::written_ages(text, tokens, out);
-    holiday::holidays(text, tokens, out);
+    // Written ages and holidays share one pass over the words, each behind
+    // a length and first-letter test.
+    for (i, t) in tokens.iter().enumerate() {
+        let (len, first) = (t.end - t.start, b[t.start]);
+        if age::may_start(len, first) {
+            age::written_age_at(text, tokens, i, out);
+        }
+        if holiday::may_start(len, first) {
+            holiday::holiday_at(text, tokens, i, out);
+        }
+    }
     if shape.digits() {
         phones(p, text, tokens, &shape, out);
     }

@@ -11,42 +11,44 @@ const UNITS: &[&str] = &["one", "two", "three", "four", "five", "six", "seven", 
 const TEENS: &[&str] =
     &["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"];
 
-/// "ninety-two year old", "Ninety five yo", "one hundred and one years of age".
-pub(super) fn written_ages(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
+/// True when a word of `len` bytes starting with byte `first` can start a
+/// written age ("ninety", "one", "hundred"): the cheap test the caller's
+/// single pass over the words makes before [`written_age_at`].
+pub(super) fn may_start(len: usize, first: u8) -> bool {
+    matches!((len, first | 0x20), (6, b'n') | (3, b'o') | (7, b'h'))
+}
+
+/// "ninety-two year old", "Ninety five yo", "one hundred and one years of
+/// age", starting at word `i`.
+pub(super) fn written_age_at(text: &str, tokens: &[Token], i: usize, out: &mut Vec<Span>) {
     let word = |k: usize| tokens.get(k).map(|t| Lower::new(t.text(text)));
     let is = |k: usize, set: &[&str]| word(k).is_some_and(|w| set.contains(&w.as_str()));
-    for (i, t) in tokens.iter().enumerate() {
-        // Cheap gate on length and first letter, then a case-blind compare
-        // without a copy: almost no word starts a written age.
-        if !matches!((t.end - t.start, text.as_bytes()[t.start] | 0x20), (6, b'n') | (3, b'o') | (7, b'h')) {
-            continue;
+    let t = &tokens[i];
+    let w = t.text(text);
+    let is_next = |k: usize, target: &str| tokens.get(k).is_some_and(|n| n.text(text).eq_ignore_ascii_case(target));
+    let (start, mut last) = match w.len() {
+        6 if w.eq_ignore_ascii_case("ninety") => (t.start, i),
+        // "one hundred" is claimed at "one".
+        7 if w.eq_ignore_ascii_case("hundred") && !(i > 0 && is_next(i - 1, "one")) => (t.start, i),
+        3 if w.eq_ignore_ascii_case("one") && is_next(i + 1, "hundred") => (t.start, i + 1),
+        _ => return,
+    };
+    if is(last, &["ninety"]) {
+        if is(last + 1, UNITS) && joined(text, tokens, last) {
+            last += 1;
         }
-        let w = t.text(text);
-        let is_next = |k: usize, target: &str| tokens.get(k).is_some_and(|n| n.text(text).eq_ignore_ascii_case(target));
-        let (start, mut last) = match w.len() {
-            6 if w.eq_ignore_ascii_case("ninety") => (t.start, i),
-            // "one hundred" is claimed at "one".
-            7 if w.eq_ignore_ascii_case("hundred") && !(i > 0 && is_next(i - 1, "one")) => (t.start, i),
-            3 if w.eq_ignore_ascii_case("one") && is_next(i + 1, "hundred") => (t.start, i + 1),
-            _ => continue,
-        };
-        if is(last, &["ninety"]) {
-            if is(last + 1, UNITS) && joined(text, tokens, last) {
-                last += 1;
-            }
-        } else {
-            let mut k = last + 1;
-            if is(k, &["and"]) {
-                k += 1;
-            }
-            if (is(k, UNITS) || is(k, TEENS)) && joined(text, tokens, k - 1) {
-                last = k;
-            }
+    } else {
+        let mut k = last + 1;
+        if is(k, &["and"]) {
+            k += 1;
         }
-        let end = tokens[last].end;
-        if age_unit_follows(text, end) {
-            out.push(Span::new(start, end, Kind::Age));
+        if (is(k, UNITS) || is(k, TEENS)) && joined(text, tokens, k - 1) {
+            last = k;
         }
+    }
+    let end = tokens[last].end;
+    if age_unit_follows(text, end) {
+        out.push(Span::new(start, end, Kind::Age));
     }
 }
 
@@ -108,7 +110,12 @@ mod tests {
 
     fn ages(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        super::written_ages(text, &tokenize(text), &mut out);
+        let toks = tokenize(text);
+        for (i, t) in toks.iter().enumerate() {
+            if super::may_start(t.end - t.start, text.as_bytes()[t.start]) {
+                super::written_age_at(text, &toks, i, &mut out);
+            }
+        }
         let runs: Vec<(usize, usize)> = digit_runs(text);
         super::shorthand_ages(text, &runs, &mut out);
         assert!(out.iter().all(|s| s.kind == Kind::Age));

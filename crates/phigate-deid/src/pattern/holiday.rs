@@ -36,7 +36,15 @@ const DAY: &[&str] = &[
     "year's",
 ];
 
-pub(super) fn holidays(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
+/// True when a word of `len` bytes starting with byte `first` can start a
+/// holiday: capitalised, and as long as one of them. The caller's single
+/// pass over the words makes this test before [`holiday_at`].
+pub(super) fn may_start(len: usize, first: u8) -> bool {
+    first.is_ascii_uppercase() && (4..=12).contains(&len) && (len != 7 || first | 0x20 == b'k')
+}
+
+/// The holiday starting at word `i`, if one does.
+pub(super) fn holiday_at(text: &str, tokens: &[Token], i: usize, out: &mut Vec<Span>) {
     let b = text.as_bytes();
     let word = |k: usize| tokens.get(k).map(|t| Lower::new(t.text(text)));
     let gap_is_space = |k: usize| tokens.get(k + 1).is_some_and(|n| &text[tokens[k].end..n.start] == " ");
@@ -45,37 +53,28 @@ pub(super) fn holidays(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
             && gap_is_space(i)
             && word(i + 1).is_some_and(|n| matches!(n.as_str(), "day" | "eve"))
     };
-    for (i, t) in tokens.iter().enumerate() {
-        // Gate on capital, length and first letter of the one-word
-        // holidays, or a "Day"/"Eve" after one of the lengths of the others:
-        // nearly every word fails both.
-        let len = t.end - t.start;
-        if !b[t.start].is_ascii_uppercase() || !(4..=12).contains(&len) || len == 7 && b[t.start] | 0x20 != b'k' {
-            continue;
-        }
-        let one_word = matches!(
-            (t.end - t.start, b[t.start] | 0x20),
-            (9, b'c' | b'h') | (4, b'x') | (12, b't') | (6, b'e' | b'd') | (8, b'h' | b'c' | b'p') | (7, b'k')
-        );
-        if !one_word && !day_after(i) {
-            continue;
-        }
-        let Some(w) = word(i) else { continue };
-        let w = w.as_str();
-        if ONE.contains(&w) {
-            // "Christmas Eve", "Christmas Day" take the next word along.
-            let end = if day_after(i) { tokens[i + 1].end } else { t.end };
-            out.push(Span::new(t.start, end, Kind::Date));
-        } else if DAY.contains(&w)
-            && gap_is_space(i)
-            && word(i + 1).is_some_and(|n| matches!(n.as_str(), "day" | "eve"))
-        {
-            // "New Year's Day": the "New" before goes too.
-            let new = i > 0 && w == "year's" && word(i - 1).is_some_and(|p| p.as_str() == "new") && gap_is_space(i - 1);
-            let start = if new { tokens[i - 1].start } else { t.start };
-            if w != "year's" || new {
-                out.push(Span::new(start, tokens[i + 1].end, Kind::Date));
-            }
+    let t = &tokens[i];
+    // Length and first letter of the one-word holidays, or a "Day"/"Eve"
+    // after: nearly every word fails both.
+    let one_word = matches!(
+        (t.end - t.start, b[t.start] | 0x20),
+        (9, b'c' | b'h') | (4, b'x') | (12, b't') | (6, b'e' | b'd') | (8, b'h' | b'c' | b'p') | (7, b'k')
+    );
+    if !one_word && !day_after(i) {
+        return;
+    }
+    let Some(w) = word(i) else { return };
+    let w = w.as_str();
+    if ONE.contains(&w) {
+        // "Christmas Eve", "Christmas Day" take the next word along.
+        let end = if day_after(i) { tokens[i + 1].end } else { t.end };
+        out.push(Span::new(t.start, end, Kind::Date));
+    } else if DAY.contains(&w) && gap_is_space(i) && word(i + 1).is_some_and(|n| matches!(n.as_str(), "day" | "eve")) {
+        // "New Year's Day": the "New" before goes too.
+        let new = i > 0 && w == "year's" && word(i - 1).is_some_and(|p| p.as_str() == "new") && gap_is_space(i - 1);
+        let start = if new { tokens[i - 1].start } else { t.start };
+        if w != "year's" || new {
+            out.push(Span::new(start, tokens[i + 1].end, Kind::Date));
         }
     }
 }
@@ -86,7 +85,12 @@ mod tests {
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        super::holidays(text, &tokenize(text), &mut out);
+        let toks = tokenize(text);
+        for (i, t) in toks.iter().enumerate() {
+            if super::may_start(t.end - t.start, text.as_bytes()[t.start]) {
+                super::holiday_at(text, &toks, i, &mut out);
+            }
+        }
         out.iter().map(|s| &text[s.start..s.end]).collect()
     }
 
