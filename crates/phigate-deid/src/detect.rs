@@ -4,6 +4,10 @@
 //! (the planned learned classifier) cannot change how conflicts are settled.
 //! Overlapping proposals are unioned into one span rather than one being
 //! dropped: a partial redaction leaves the rest of an identifier readable.
+//! The one proposal ever withdrawn is a one-word rule's guess that lies
+//! inside a state, country or continent named after "from"/"in"
+//! ([`context::in_region`]): Safe Harbor lets those through, and no cue
+//! backed the guess.
 
 use std::sync::{Arc, LazyLock};
 
