@@ -103,7 +103,7 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
 }
 
 /// Dotted abbreviations of roles and services ("R.T.", "P.T.", "S.W."),
-/// which follow "by" as initials do.
+/// which follow "by" as a person's initials do.
 const ROLE_INITIALS: &[&str] = &[
     "rt", "pt", "ot", "st", "sw", "np", "pa", "rn", "md", "do", "cm", "ep", "gi", "er", "ed", "or", "ir", "ns", "us",
     "lpn", "cna", "rrt", "crna", "slp",
@@ -534,9 +534,15 @@ impl Ctx<'_> {
         while last - i < 2 && dotted(last) && self.gap_after(last) == "." && dotted(last + 1) {
             last += 1;
         }
-        // "given by R.T.", "seen by P.T.": a role or service, not a person.
-        let letters: String = (i..=last).map(|k| self.word(k).as_str().to_owned()).collect();
-        if last > i && dotted(last) && !ROLE_INITIALS.contains(&letters.as_str()) {
+        if last == i || !dotted(last) {
+            return;
+        }
+        // "given by R.T.", "seen by P.T.": after "by", a role or service.
+        let role = self.is(i - 1, &["by"]) && {
+            let letters: String = (i..=last).map(|k| self.word(k).as_str().to_owned()).collect();
+            ROLE_INITIALS.contains(&letters.as_str())
+        };
+        if !role {
             self.emit(i, last, Kind::Name, "dotted-initials");
         }
     }
@@ -639,6 +645,7 @@ mod tests {
         // Dotted initials after a word that introduces a person.
         assert!(names("Pt J.S. is a 45 yo man.").contains(&"J.S".to_owned()));
         assert!(names("seen by K.L.M. today").contains(&"K.L.M".to_owned()));
+        assert!(names("Mr. R.T. was seen").contains(&"R.T".to_owned()), "initials that spell a role, after a title");
         assert!(names("moved to the U.S. in 1990, takes meds P.O.").is_empty());
         assert!(names("NEB GIVEN BY R.T. WITH RELIEF, SEEN BY P.T. TODAY").is_empty());
         // A hospital named by its place and "General".
