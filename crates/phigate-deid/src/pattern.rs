@@ -220,17 +220,7 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
         }
     });
     age::shorthand_ages(text, &shape.runs, out);
-    // Written ages and holidays share one pass over the words, each behind
-    // a length and first-letter test.
-    for (i, t) in tokens.iter().enumerate() {
-        let (len, first) = (t.end - t.start, b[t.start]);
-        if age::may_start(len, first) {
-            age::written_age_at(text, tokens, i, out);
-        }
-        if holiday::may_start(len, first) {
-            holiday::holiday_at(text, tokens, i, out);
-        }
-    }
+    word_rules(text, tokens, out);
     if shape.digits() {
         phones(p, text, tokens, &shape, out);
     }
@@ -349,6 +339,22 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     if on(PHOTO_FILE) {
         for m in p.photo_file.find_iter(text) {
             out.push(Span::new(m.start(), m.end(), Kind::Biometric));
+        }
+    }
+}
+
+/// Written ages and holidays: one pass over the words shared by both, each
+/// rule behind a length and first-letter test (they look at every word, so
+/// the pass is what they cost).
+fn word_rules(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    for (i, t) in tokens.iter().enumerate() {
+        let (len, first) = (t.end - t.start, b[t.start]);
+        if age::may_start(len, first) {
+            age::written_age_at(text, tokens, i, out);
+        }
+        if holiday::may_start(len, first) {
+            holiday::holiday_at(text, tokens, i, out);
         }
     }
 }

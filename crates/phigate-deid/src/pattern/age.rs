@@ -111,33 +111,11 @@ mod tests {
     fn ages(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
         let toks = tokenize(text);
-        for (i, t) in toks.iter().enumerate() {
-            if super::may_start(t.end - t.start, text.as_bytes()[t.start]) {
-                super::written_age_at(text, &toks, i, &mut out);
-            }
-        }
-        let runs: Vec<(usize, usize)> = digit_runs(text);
+        crate::pattern::word_rules(text, &toks, &mut out);
+        // The digit runs the pattern layer's scan lists.
+        let runs = crate::pattern::Shape::of(text.as_bytes(), &toks).runs;
         super::shorthand_ages(text, &runs, &mut out);
-        assert!(out.iter().all(|s| s.kind == Kind::Age));
-        out.iter().map(|s| &text[s.start..s.end]).collect()
-    }
-
-    fn digit_runs(text: &str) -> Vec<(usize, usize)> {
-        let b = text.as_bytes();
-        let mut runs = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i].is_ascii_digit() {
-                let s = i;
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                runs.push((s, i));
-            } else {
-                i += 1;
-            }
-        }
-        runs
+        out.iter().filter(|s| s.kind == Kind::Age).map(|s| &text[s.start..s.end]).collect()
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! "PSV 10/5"). Every filter here was chosen on the training split.
 
 use super::{Groups, Match, Patterns, anchored_matches, next_word, prev_word};
+use crate::dictionary::Flags;
 use crate::span::{Kind, Span};
 
 /// "CABG '79", "PTCA in '09": a two-digit year after an apostrophe that
@@ -37,40 +38,14 @@ fn month_day_before(text: &str, apostrophe: usize) -> Option<usize> {
 /// "Mar '05", "June '99": where the month name before the apostrophe at
 /// `apostrophe` starts (month and year together are a date element).
 fn month_word_before(text: &str, apostrophe: usize) -> Option<usize> {
-    const MONTHS: &[&str] = &[
-        "jan",
-        "january",
-        "feb",
-        "february",
-        "mar",
-        "march",
-        "apr",
-        "april",
-        "may",
-        "jun",
-        "june",
-        "jul",
-        "july",
-        "aug",
-        "august",
-        "sep",
-        "sept",
-        "september",
-        "oct",
-        "october",
-        "nov",
-        "november",
-        "dec",
-        "december",
-    ];
     let head = text[..apostrophe].trim_end_matches(' ');
     if head.len() == apostrophe || apostrophe - head.len() > 2 {
         return None;
     }
     let head = head.strip_suffix('.').unwrap_or(head);
     let start = head.bytes().rposition(|c| !c.is_ascii_alphabetic()).map_or(0, |i| i + 1);
-    let word = head[start..].to_ascii_lowercase();
-    MONTHS.contains(&word.as_str()).then_some(start)
+    let word = &head[start..];
+    (!word.is_empty() && crate::dictionary::lookup(word).0.intersects(Flags::MONTH)).then_some(start)
 }
 
 /// "it's the 11th.", "discharged on the 3rd": a day of the month named by

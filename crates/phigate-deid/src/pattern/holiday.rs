@@ -81,17 +81,13 @@ pub(super) fn holiday_at(text: &str, tokens: &[Token], i: usize, out: &mut Vec<S
 
 #[cfg(test)]
 mod tests {
+    use crate::span::Kind;
     use crate::token::tokenize;
 
     fn found(text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        let toks = tokenize(text);
-        for (i, t) in toks.iter().enumerate() {
-            if super::may_start(t.end - t.start, text.as_bytes()[t.start]) {
-                super::holiday_at(text, &toks, i, &mut out);
-            }
-        }
-        out.iter().map(|s| &text[s.start..s.end]).collect()
+        crate::pattern::word_rules(text, &tokenize(text), &mut out);
+        out.iter().filter(|s| s.kind == Kind::Date).map(|s| &text[s.start..s.end]).collect()
     }
 
     #[test]
