@@ -103,10 +103,10 @@ fn region_at(text: &str, tokens: &[Token], i: usize) -> Option<(usize, usize)> {
         })
         .map(|(_, rest)| rest.len() + 1)
         .max()?;
-    // "spoke to Georgia", "call from Jordan": a region that is also a
-    // given name is taken as a region only after "in" or a place and comma.
+    // "spoke to Georgia", "call from Jordan", "SMITH, JORDAN": a region that
+    // is also a given name is taken as a region only after "in".
     let ambiguous = PERSON_NAMES.contains(&first) && len == 1;
-    (!ambiguous || after_place || word(i - 1).as_str() == "in").then(|| (tokens[i].start, tokens[i + len - 1].end))
+    (!ambiguous || (after_word && word(i - 1).as_str() == "in")).then(|| (tokens[i].start, tokens[i + len - 1].end))
 }
 
 #[cfg(test)]
@@ -130,6 +130,7 @@ mod tests {
         assert!(found("New York Presbyterian").is_empty());
         assert!(found("spoke to Georgia, call from Jordan").is_empty());
         assert_eq!(found("lives in Georgia now"), ["Georgia"]);
+        assert!(found("seen by Smith, Georgia and Lopez, Jordan").is_empty(), "LAST, FIRST");
         let text = "family from Puerto Rico";
         let toks = tokenize(text);
         assert!(in_region(text, &toks, 19, 23), "Rico");
