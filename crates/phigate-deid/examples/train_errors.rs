@@ -8,7 +8,9 @@
 //! another model file: both for `scripts/deid-holdout`;
 //! `PHIGATE_PATIENT_MEMORY=1` carries confirmed names to a patient's later
 //! notes; `PHIGATE_THRESHOLD=T` scores the classifier at another decision
-//! threshold, for sweeps on a held-out fold)
+//! threshold, for sweeps on a held-out fold; `PHIGATE_GOLD=PATH` reads
+//! another training-split gold file, such as the out-of-list stress set
+//! that `scripts/deid-resurrogate` writes)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -20,7 +22,9 @@ use phigate_deid::span::CharIndex;
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/deid/physionet_deid_nursing.jsonl");
+    let path = std::env::var_os("PHIGATE_GOLD").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/deid/physionet_deid_nursing.jsonl")
+    });
     let mut notes = read_gold(std::io::BufReader::new(std::fs::File::open(path).unwrap())).unwrap();
     if let Some(f) = std::env::var("PHIGATE_FOLD").ok().map(|f| f.parse::<u64>().unwrap()) {
         assert!(f < 3, "fold 3 is the test split");

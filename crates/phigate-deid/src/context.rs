@@ -207,6 +207,23 @@ impl Ctx<'_> {
         first
     }
 
+    /// A word that no list, no clinical vocabulary and no English dictionary
+    /// knows, and that is no typo of vocabulary (one edit away): after a cue that
+    /// says what kind of word comes next, such a word is the identifier
+    /// itself (a name new to every list: "son Kria", "DAUGHTER TUJIMOUFF").
+    /// Three letters or more, letters only.
+    fn unfamiliar(&self, i: usize) -> bool {
+        self.tok(i).is_some_and(|t| {
+            let w = t.text(self.text);
+            !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::NAME | Flags::PLACE | Flags::FACILITY)
+                && t.cue == Cue::None
+                && w.len() >= 3
+                && w.bytes().all(|c| c.is_ascii_alphabetic())
+                && !crate::dictionary::is_english_word(w)
+                && !crate::dictionary::near_vocabulary(w)
+        })
+    }
+
     /// The word at `i`, ASCII-lowercased on the stack.
     fn word(&self, i: usize) -> Lower {
         self.toks.get(i).map_or_else(Lower::default, |t| Lower::new(&self.text[t.start..t.end]))
@@ -293,7 +310,11 @@ impl Ctx<'_> {
                         // "daughter pat": after a relation a first name is a
                         // name in any case, unless the relation is vague.
                         || (n.has(Flags::FIRST) && (cx.proper_case(j) || cx.shouting || specific))
-                        || (!n.has(Flags::COMMON) && cx.proper_case(j)))
+                        || (!n.has(Flags::COMMON) && cx.proper_case(j))
+                        // "SON KRIA", "dtr holsbio": where case says nothing,
+                        // a word no list or dictionary knows after a specific
+                        // relation.
+                        || (specific && !cx.proper_case(j) && cx.unfamiliar(j)))
             })
         };
         // Forward.
@@ -581,6 +602,15 @@ mod tests {
         v.sort();
         v.dedup();
         v
+    }
+
+    #[test]
+    fn unfamiliar_word_after_a_relation_in_any_case() {
+        assert_eq!(names("SOCIAL: SPOKE WITH DAUGHTER TUJIMOUFF ON PHONE"), ["TUJIMOUFF"]);
+        assert_eq!(names("social: son kria in to visit"), ["kria"]);
+        // Typos of vocabulary and vague relations stay.
+        assert!(names("DAUGHTER VISTED TODAY, SON CALEED").is_empty());
+        assert!(names("other ports patent, daughter's wedding").is_empty());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
 mod english;
 mod tables;
-pub use english::{is_english_word, typo_of_vocabulary};
+pub use english::{is_english_word, near_vocabulary, typo_of_vocabulary};
 use tables::*;
 
 /// A small bit set of word properties.

@@ -121,9 +121,80 @@ pub fn typo_of_vocabulary(word: &str) -> bool {
     false
 }
 
+/// True if one edit (a letter dropped, added, changed, or two adjacent
+/// letters swapped) turns `word` into clinical vocabulary or a function word
+/// of four letters or more: "ysterday", "eveing", "biginning", "HTIS".
+/// Broader than [`typo_of_vocabulary`], and dearer (a few hundred table
+/// reads), so it is only asked of the rare word a cue already points at.
+/// Words under five letters are judged by swaps alone: most short names
+/// are one letter away from some short word.
+pub fn near_vocabulary(word: &str) -> bool {
+    let b = word.as_bytes();
+    if !word.is_ascii() || b.len() < 4 || b.len() > 24 || !b.iter().all(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let mut w = [0u8; 24];
+    let w = &mut w[..b.len()];
+    w.copy_from_slice(b);
+    w.make_ascii_lowercase();
+    let known = |cand: &[u8]| {
+        cand.len() >= 4
+            && std::str::from_utf8(cand).is_ok_and(|s| super::lookup(s).0.intersects(Flags::COMMON | Flags::STOP))
+    };
+    let mut cand = [0u8; 25];
+    for i in 0..w.len() - 1 {
+        cand[..w.len()].copy_from_slice(w);
+        cand.swap(i, i + 1);
+        if w[i] != w[i + 1] && known(&cand[..w.len()]) {
+            return true;
+        }
+    }
+    if w.len() < 5 {
+        return false;
+    }
+    for i in 0..w.len() {
+        // Dropped here: the typo has a letter too many.
+        cand[..i].copy_from_slice(&w[..i]);
+        cand[i..w.len() - 1].copy_from_slice(&w[i + 1..]);
+        if known(&cand[..w.len() - 1]) {
+            return true;
+        }
+    }
+    for i in 0..=w.len() {
+        for c in b'a'..=b'z' {
+            // Added here: the typo lost a letter.
+            cand[..i].copy_from_slice(&w[..i]);
+            cand[i] = c;
+            cand[i + 1..=w.len()].copy_from_slice(&w[i..]);
+            if known(&cand[..=w.len()]) {
+                return true;
+            }
+            // Changed here: the typo hit a neighbouring key.
+            if i < w.len() && c != w[i] {
+                cand[..w.len()].copy_from_slice(w);
+                cand[i] = c;
+                if known(&cand[..w.len()]) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_english_word;
+    use super::{is_english_word, near_vocabulary};
+
+    #[test]
+    fn one_edit_from_vocabulary_is_a_typo() {
+        for w in ["ysterday", "EVEING", "biginning", "HTIS", "afteroon"] {
+            assert!(near_vocabulary(w), "{w}");
+        }
+        for w in ["Okonkwo", "Przybylo", "Tujimouff", "Kria", "holsbio"] {
+            assert!(!near_vocabulary(w), "{w}");
+        }
+    }
 
     #[test]
     fn words_and_inflections_are_english() {
