@@ -216,7 +216,10 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
     let b = text.as_bytes();
     anchored_matches(&p.age, text, &age_starts(b, &shape.runs), |g| {
         if let Some(n) = g.get(1).or_else(|| g.get(2)) {
-            out.push(Span::new(n.start(), n.end(), Kind::Age));
+            // "age 90+" is the generalised form itself: the '+' goes with
+            // the number, so generalising it again writes "90+", not "90++".
+            let end = if b.get(n.end()) == Some(&b'+') { n.end() + 1 } else { n.end() };
+            out.push(Span::new(n.start(), end, Kind::Age));
         }
     });
     age::shorthand_ages(text, &shape.runs, out);
@@ -938,6 +941,7 @@ mod tests {
         assert!(kinds("a 74 yo man").is_empty());
         // A three-digit age that ends the note (the old gate missed it).
         assert!(has("Pt is aged 101", "101", Kind::Age));
+        assert!(has("age 90+, lives alone", "90+", Kind::Age));
         assert!(kinds("the page: 95").is_empty());
     }
 

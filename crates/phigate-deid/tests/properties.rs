@@ -35,6 +35,8 @@ enum Seed {
     DoctorName(usize),
     RelativeName(usize),
     KnownName(usize, usize),
+    /// An age over 89, as "N yo" or "age N,".
+    Age(u8, bool),
 }
 
 fn seed() -> impl Strategy<Value = Seed> {
@@ -47,6 +49,7 @@ fn seed() -> impl Strategy<Value = Seed> {
         (0usize..6).prop_map(Seed::DoctorName),
         (0usize..6).prop_map(Seed::RelativeName),
         (0usize..6, 0usize..6).prop_map(|(f, l)| Seed::KnownName(f, l)),
+        (90u8..120, any::<bool>()).prop_map(|(a, yo)| Seed::Age(a, yo)),
     ]
 }
 
@@ -79,6 +82,9 @@ fn render(seed: &Seed) -> (String, Vec<String>) {
             format!("{} {} resting.", FIRSTS[f].to_uppercase(), SURNAMES[l].to_uppercase()),
             vec![FIRSTS[f].to_uppercase(), SURNAMES[l].to_uppercase()],
         ),
+        // Generalised to "90+": the exact age, with its unit or label, must go.
+        Seed::Age(a, true) => (format!("a {a} yo woman."), vec![format!("{a} yo")]),
+        Seed::Age(a, false) => (format!("age {a}, lives alone."), vec![format!("age {a},")]),
     }
 }
 
