@@ -209,12 +209,22 @@ pub struct Deidentifier {
     detector: Detector,
     policy: Policy,
     key: Option<PseudonymKey>,
+    /// The year ages are counted to when a generalised date would reveal an
+    /// age over 89 (the current year unless set).
+    reference_year: i32,
 }
 
 impl Deidentifier {
     /// A de-identifier that applies `policy` to what `detector` finds.
     pub fn new(detector: Detector, policy: Policy) -> Self {
-        Self { detector, policy, key: None }
+        Self { detector, policy, key: None, reference_year: time::OffsetDateTime::now_utc().year() }
+    }
+
+    /// Counts ages to `year` instead of the current year (reproducible output
+    /// for tests and re-runs of an archived extract).
+    pub fn with_reference_year(mut self, year: i32) -> Self {
+        self.reference_year = year;
+        self
     }
 
     /// Supplies the key for pseudonyms and reproducible surrogates/offsets.
@@ -311,7 +321,7 @@ impl Deidentifier {
                     redact(kind)
                 }
             }
-            Operator::Generalize => generalize(value, kind),
+            Operator::Generalize => generalize_at(value, kind, self.reference_year),
             Operator::Surrogate => self.surrogate(value, kind, patient),
         })
     }
@@ -357,6 +367,23 @@ pub const RESTRICTED_ZIP3: [&str; 17] = [
     "036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831", "878", "879", "884", "890",
     "893",
 ];
+
+/// [`generalize`], except that a date whose year lies 90 or more years
+/// before `reference_year` keeps no year either: Safe Harbor counts every
+/// date element that reveals an age over 89 as identifying, and allows only
+/// the one aggregate "90 or older". Such a date is written as that group's
+/// boundary year ("DOB: 3/4/1931" becomes "DOB: 1936 or earlier" in 2026),
+/// which no later pass reads as a date again.
+pub fn generalize_at(value: &str, kind: Kind, reference_year: i32) -> String {
+    match kind {
+        Kind::Date => match date::year_of(value) {
+            Some(y) if y <= reference_year - 90 => format!("{} or earlier", reference_year - 90),
+            Some(y) => y.to_string(),
+            None => redact(kind),
+        },
+        _ => generalize(value, kind),
+    }
+}
 
 /// Safe Harbor generalization of one value.
 pub fn generalize(value: &str, kind: Kind) -> String {
@@ -492,6 +519,18 @@ mod tests {
         assert_eq!(generalize("93726", Kind::Zip), "937");
         assert_eq!(generalize("03601-1234", Kind::Zip), "000");
         assert_eq!(generalize("Mar 14", Kind::Date), "[DATE]");
+    }
+
+    #[test]
+    fn a_year_that_reveals_an_age_over_89_is_folded() {
+        assert_eq!(generalize_at("3/4/1931", Kind::Date, 2026), "1936 or earlier");
+        assert_eq!(generalize_at("3/4/1936", Kind::Date, 2026), "1936 or earlier");
+        assert_eq!(generalize_at("3/4/1937", Kind::Date, 2026), "1937");
+        let d = Deidentifier::new(Detector::new(), Policy::safe_harbor()).with_reference_year(2026);
+        let out = d.deidentify("DOB: 3/4/1931, age 93", &mut PatientContext::new("p")).unwrap();
+        assert_eq!(out, "DOB: 1936 or earlier, age 90+");
+        let again = d.deidentify(&out, &mut PatientContext::new("p")).unwrap();
+        assert_eq!(again, out);
     }
 
     #[test]

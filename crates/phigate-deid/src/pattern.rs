@@ -95,7 +95,7 @@ const LONG_NUMBER: usize = 22;
 
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     let sources: Vec<String> = vec![
-        (r"(?-u)(\d{1,2})(/)(\d{1,2})(?:/(\d{4}|\d{2}))?(?-u:\b)|(\d{1,2})(-)(\d{1,2})(?:-(\d{4}|\d{2}))?(?-u:\b)").to_string(),
+        (r"(?-u)(\d{1,2})(/)((?:19|20)\d\d|\d{1,2})(?:/(\d{4}|\d{2}))?(?-u:\b)|(\d{1,2})(-)(\d{1,2})(?:-(\d{4}|\d{2}))?(?-u:\b)").to_string(),
         (r"(?-u)(?-u:\b)(?:19|20)\d\d-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?-u:\b)").to_string(),
         (format!(
         r"(?-u)(?i)(?-u:\b){MONTH}\.?\s{{0,2}}(?:(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?)(?:,?\s*(?:1[89]|20)?\d\d)?(?-u:\b)"
@@ -942,6 +942,8 @@ mod tests {
         // A three-digit age that ends the note (the old gate missed it).
         assert!(has("Pt is aged 101", "101", Kind::Age));
         assert!(has("age 90+, lives alone", "90+", Kind::Age));
+        assert!(has("last seen 02/2024 in clinic", "02/2024", Kind::Date));
+        assert!(kinds("epinephrine 1/1000 topical, 5/1999 mg").iter().all(|(v, _)| v != "1/1000" && v != "5/1999"));
         assert!(kinds("the page: 95").is_empty());
     }
 

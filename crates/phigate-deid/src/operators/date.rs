@@ -14,7 +14,7 @@ const REFERENCE_YEAR: i32 = 2000;
 
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     // Invariant: constant pattern, covered by tests.
-    Regex::new(r"^(\d{1,2})([/-])(\d{1,2})(?:[/-](\d{4}|\d{2}))?$").expect("date pattern compiles")
+    Regex::new(r"^(\d{1,2})([/-])(\d{4}|\d{1,2})(?:[/-](\d{4}|\d{2}))?$").expect("date pattern compiles")
 });
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     // Invariant: constant pattern, covered by tests.
@@ -23,9 +23,21 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
 static WRITTEN: LazyLock<Regex> = LazyLock::new(|| {
     // Invariant: constant pattern, covered by tests.
     Regex::new(
-        r"(?i)^(?:(?P<m1>[a-z]+)\.?\s*(?P<d1>\d{1,2})(?P<s1>st|nd|rd|th)?|(?P<d2>\d{1,2})(?P<s2>st|nd|rd|th)?\s*(?:of\s+)?(?P<m2>[a-z]+)\.?)(?:(?P<sep>,?\s*)(?P<y>\d{4}|\d{2}))?$",
+        r"(?i)^(?:(?P<m1>[a-z]+)\.?\s*(?P<d1>\d{1,2})(?P<s1>st|nd|rd|th)?|(?P<d2>\d{1,2})(?P<s2>st|nd|rd|th)?\s*(?:of\s+)?(?P<m2>[a-z]+)\.?)(?:(?P<sep>,\s*|\s+)(?P<y>\d{4}|\d{2}))?$",
     )
     .expect("date pattern compiles")
+});
+/// A month and year with no day ("March 2024", "Sept. 2023", "Mar '05").
+/// Checked before [`WRITTEN`], whose day and two-digit year would otherwise
+/// split "2024" into day 20 of '24.
+static MONTH_YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    // Invariant: constant pattern, covered by tests.
+    Regex::new(r"(?i)^(?P<m>[a-z]+)(?P<sep>\.?,?\s*)(?:(?P<y4>\d{4})|'(?P<y2>\d{2}))$").expect("date pattern compiles")
+});
+/// "14-Mar-2024", "3-JAN-98": day, month word and year joined by dashes.
+static DASHED: LazyLock<Regex> = LazyLock::new(|| {
+    // Invariant: constant pattern, covered by tests.
+    Regex::new(r"(?i)^(?P<d>\d{1,2})-(?P<m>[a-z]{3,9})-(?P<y>\d{4}|\d{2})$").expect("date pattern compiles")
 });
 static YEAR4: LazyLock<Regex> = LazyLock::new(|| {
     // Invariant: constant pattern, covered by tests.
@@ -145,6 +157,11 @@ fn shift_one(value: &str, days: i64) -> Option<String> {
     if let Some(c) = NUMERIC.captures(value) {
         let (m_s, sep, d_s) = (c.get(1)?.as_str(), c.get(2)?.as_str(), c.get(3)?.as_str());
         let month: u8 = m_s.parse().ok()?;
+        if d_s.len() == 4 && c.get(4).is_none() {
+            // "02/2024": month and four-digit year.
+            let d = shifted(expand_year(d_s)?, month, 15, days)?;
+            return Some(format!("{}{sep}{}", pad(u8::from(d.month()), m_s.starts_with('0')), d.year()));
+        }
         let second: u8 = d_s.parse().ok()?;
         // Zero-padded only if the original was ("03/14", not "12/14").
         let zp = m_s.starts_with('0') || d_s.starts_with('0');
@@ -175,6 +192,29 @@ fn shift_one(value: &str, days: i64) -> Option<String> {
         let year: i32 = c.get(1)?.as_str().parse().ok()?;
         let d = shifted(year, c.get(2)?.as_str().parse().ok()?, c.get(3)?.as_str().parse().ok()?, days)?;
         return Some(format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()));
+    }
+    if let Some(c) = DASHED.captures(value.trim())
+        && let Some(month) = month_of(&c["m"])
+    {
+        let y = &c["y"];
+        let d = shifted(expand_year(y)?, u8::from(month), c["d"].parse().ok()?, days)?;
+        let y_out = if y.len() == 2 { format!("{:02}", d.year().rem_euclid(100)) } else { d.year().to_string() };
+        let day = if c["d"].len() == 2 { format!("{:02}", d.day()) } else { d.day().to_string() };
+        return Some(format!("{day}-{}-{y_out}", month_name(d.month(), &c["m"])));
+    }
+    if let Some(c) = MONTH_YEAR.captures(value.trim())
+        && let Some(month) = month_of(&c["m"])
+    {
+        // No day to keep: shift the middle of the month, so the month moves
+        // only when the shift is more than about two weeks.
+        let (y, apostrophe) = match (c.name("y4"), c.name("y2")) {
+            (Some(y), _) => (y.as_str(), false),
+            (None, Some(y)) => (y.as_str(), true),
+            _ => return None,
+        };
+        let d = shifted(expand_year(y)?, u8::from(month), 15, days)?;
+        let y_out = if apostrophe { format!("'{:02}", d.year().rem_euclid(100)) } else { d.year().to_string() };
+        return Some(format!("{}{}{y_out}", month_name(d.month(), &c["m"]), &c["sep"]));
     }
     let c = WRITTEN.captures(value.trim())?;
     let (m_word, d_s, suffix, day_first) = match (c.name("m1"), c.name("m2")) {
@@ -231,6 +271,8 @@ mod tests {
         assert_eq!(shift("3/1", -1).as_deref(), Some("2/29"));
         assert_eq!(shift("8/19/20", 30).as_deref(), Some("9/18/20"));
         assert_eq!(shift("12/83", 30).as_deref(), Some("1/84"));
+        assert_eq!(shift("12/2023", 30).as_deref(), Some("1/2024"));
+        assert_eq!(shift("02/2024", -30).as_deref(), Some("01/2024"));
         assert_eq!(shift("2024-01-01", -1).as_deref(), Some("2023-12-31"));
     }
 
@@ -254,6 +296,19 @@ mod tests {
         assert_eq!(shift("20th Oct, 1989", 2).as_deref(), Some("22nd Oct, 1989"));
         assert_eq!(shift("March 30, 2024", -10).as_deref(), Some("March 20, 2024"));
         assert_eq!(shift("the third of July", 1), None);
+        assert_eq!(shift("March 3,2024", 1).as_deref(), Some("March 4,2024"));
+    }
+
+    #[test]
+    fn month_and_year_keep_their_shape() {
+        // Was "February 2124": "2024" read as day 20 of '24.
+        assert_eq!(shift("March 2024", -10).as_deref(), Some("March 2024"));
+        assert_eq!(shift("March 2024", 20).as_deref(), Some("April 2024"));
+        assert_eq!(shift("Sept 2023", -20).as_deref(), Some("Aug 2023"));
+        assert_eq!(shift("DEC. 1999", 30).as_deref(), Some("JAN. 2000"));
+        assert_eq!(shift("Mar '05", 30).as_deref(), Some("Apr '05"));
+        assert_eq!(shift("14-Mar-2024", 20).as_deref(), Some("03-Apr-2024"));
+        assert_eq!(shift("3-JAN-98", -3).as_deref(), Some("31-DEC-97"));
     }
 
     #[test]

@@ -302,6 +302,13 @@ fn numeric_date_kind(text: &str, caps: &Groups<'_>) -> Option<Kind> {
             let ok = day_ok && ["on", "from", "since", "until", "till", "dated"].contains(&prev.as_str());
             return ok.then_some(Kind::Date);
         }
+        if !day_ok && day_s.len() == 4 {
+            // "02/2024": month and year (the pattern takes four digits here
+            // only as 19xx or 20xx), unless a dilution or a count.
+            let (prev, next) = (prev_word(text, m.start()), next_word(text, m.end()));
+            let ok = !RATIO_WORDS.contains(&prev.as_str()) && !UNIT_WORDS.contains(&next.as_str());
+            return ok.then_some(Kind::Date);
+        }
         if !day_ok {
             // "12/83": month and two-digit year.
             return (day >= 32 && day_s.len() == 2).then_some(Kind::Date);
