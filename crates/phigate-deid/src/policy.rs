@@ -42,7 +42,8 @@ pub enum Operator {
     /// Move the date by the patient's offset, keeping its format; intervals
     /// between a patient's dates are preserved.
     DateShift,
-    /// Keep only what Safe Harbor allows: the year of a date, the first three
+    /// Keep only what Safe Harbor allows: the year of a date (folded to
+    /// "YYYY or earlier" when it reveals an age over 89), the first three
     /// ZIP digits (`000` for restricted areas), `90+` for ages; other kinds
     /// are redacted.
     Generalize,

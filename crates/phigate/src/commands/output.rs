@@ -10,6 +10,10 @@
 //!
 //! Files are created owner-only (0600): re-identified output is PHI, and
 //! de-identified output is for the operator to share deliberately.
+//!
+//! A destination that exists and is not a regular file (a named pipe, a
+//! terminal, `/dev/null`) is written in place as standard output is: a
+//! rename would replace the device or pipe with a plain file.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -24,6 +28,8 @@ pub struct Output {
 
 enum Sink {
     Stdout(BufWriter<std::io::StdoutLock<'static>>),
+    /// A pipe or device named on the command line, written in place.
+    Device(BufWriter<File>),
     File {
         writer: BufWriter<File>,
         dest: PathBuf,
@@ -38,6 +44,14 @@ impl Output {
     pub fn create(path: &Path) -> anyhow::Result<Self> {
         if path.as_os_str() == "-" {
             return Ok(Self { sink: Sink::Stdout(BufWriter::new(std::io::stdout().lock())) });
+        }
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+            && !meta.is_dir()
+        {
+            let file =
+                OpenOptions::new().write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+            return Ok(Self { sink: Sink::Device(BufWriter::new(file)) });
         }
         let name = path.file_name().with_context(|| format!("{} is not a file name", path.display()))?;
         let mut partial_name = std::ffi::OsString::from(".");
@@ -57,6 +71,7 @@ impl Output {
     pub fn commit(mut self) -> anyhow::Result<()> {
         match std::mem::replace(&mut self.sink, Sink::Done) {
             Sink::Stdout(mut w) => w.flush().context("writing the output"),
+            Sink::Device(mut w) => w.flush().context("writing the output"),
             Sink::File { writer, dest, partial } => {
                 let done = writer
                     .into_inner()
@@ -76,6 +91,7 @@ impl Output {
     fn writer(&mut self) -> std::io::Result<&mut dyn Write> {
         match &mut self.sink {
             Sink::Stdout(w) => Ok(w),
+            Sink::Device(w) => Ok(w),
             Sink::File { writer, .. } => Ok(writer),
             // Only seen inside `commit`, which consumes the output.
             Sink::Done => Err(std::io::Error::other("output already committed")),
@@ -131,6 +147,22 @@ mod tests {
         assert_eq!(std::fs::read(&dest).unwrap(), b"line 1\n");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.jsonl")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        let mut out = Output::create(null).unwrap();
+        out.write_all(b"discarded\n").unwrap();
+        out.commit().unwrap();
+        assert!(std::fs::metadata(null).unwrap().file_type().is_char_device(), "/dev/null was replaced");
+        let partials = std::fs::read_dir("/dev")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with(".null.partial"));
+        assert!(!partials, "a partial file was left in /dev");
     }
 
     #[test]
