@@ -24,6 +24,8 @@ metformin 500 mg started.";
 
 /// Every identifier of the fixture, as it appears in the source.
 const IDENTIFIERS: &[&str] = &[
+    "82301",
+    "Rawlins",
     "Marisol",
     "Quintana",
     "Ferndale",
@@ -75,6 +77,8 @@ fn resources() -> Vec<Value> {
             "telecom": [{"system": "phone", "value": "410-555-0142", "use": "home"},
                         {"system": "email", "value": "marisol.ferndale@example.com"}],
             "gender": "female", "birthDate": "1958-02-11",
+            "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+                           "valueAddress": {"city": "Rawlins", "state": "WY", "postalCode": "82301"}}],
             "address": [{"use": "home", "line": ["12 Quarry Lane"], "city": "Elkton", "district": "Cecil",
                          "state": "MD", "postalCode": "21921", "country": "US"}],
             "contact": [{"relationship": [coding("http://terminology.hl7.org/CodeSystem/v2-0131", "N", "Next-of-Kin")],
@@ -255,6 +259,9 @@ fn no_identifier_survives_anywhere() {
         assert!(patient.get("telecom").is_none() && patient.get("photo").is_none());
         assert_eq!(patient["address"][0]["state"], "MD");
         assert_eq!(patient["address"][0]["postalCode"], "219");
+        // An Address outside "address" (birthPlace): 823 is a restricted area.
+        assert_eq!(patient["extension"][0]["valueAddress"]["postalCode"], "000");
+        assert_eq!(patient["extension"][0]["valueAddress"]["state"], "WY");
         assert_eq!(patient["name"][0]["prefix"][0], "Mrs.");
         let att = &out["entry"][9]["resource"]["content"][0]["attachment"];
         assert!(att.get("hash").is_none());

@@ -61,6 +61,15 @@ ages = "generalize"
 "**.address.text" = "redact:ADDRESS"
 "**.address.state" = "keep"
 "**.address.country" = "keep"
+# An Address inside an extension or a choice value (birthPlace,
+# Observation.valueAddress) gets the same treatment.
+"**.valueAddress.line" = "surrogate:ADDRESS"
+"**.valueAddress.city" = "surrogate:LOCATION"
+"**.valueAddress.district" = "surrogate:LOCATION"
+"**.valueAddress.postalCode" = "generalize:ZIP"
+"**.valueAddress.text" = "redact:ADDRESS"
+"**.valueAddress.state" = "keep"
+"**.valueAddress.country" = "keep"
 
 # Identifiers (MRN, SSN, plan and account numbers, NPI): keyed pseudonyms,
 # the kind taken from Identifier.type or system.
@@ -87,6 +96,9 @@ ages = "keep"
 "**.address.city" = "keep"
 "**.address.district" = "keep"
 "**.address.postalCode" = "keep"
+"**.valueAddress.city" = "keep"
+"**.valueAddress.district" = "keep"
+"**.valueAddress.postalCode" = "keep"
 "#;
 
 /// The raw form of a built-in policy.
