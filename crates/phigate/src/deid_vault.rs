@@ -8,10 +8,12 @@
 //! keyed-hash lookup on the token. Nothing in clear: the token is the only
 //! lookup term and it is itself hashed.
 //!
-//! One subject per run makes crypto-shredding a run's reversibility one
-//! command (`phigate subjects shred <vault subject>`), after which its
-//! tokens stay pseudonyms forever and proofs in the audit ledger still
-//! verify.
+//! One subject per run makes crypto-shredding a run's copy of its originals
+//! one command (`phigate subjects shred <vault subject>`); proofs in the
+//! audit ledger still verify afterwards. Pseudonyms are keyed, not random,
+//! so two runs over the same identifier issue the same token and each keeps
+//! its own copy: a token becomes irreversible when every run that issued it
+//! has been shredded (`reveal` answers from any run's copy still readable).
 
 use std::collections::HashSet;
 use std::sync::Arc;

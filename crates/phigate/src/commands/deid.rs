@@ -119,7 +119,8 @@ fn vault_summary(vault: Option<&TokenVault>) {
     if let Some(subject) = vault.and_then(TokenVault::subject) {
         eprintln!(
             "{} pseudonyms stored in the token vault under subject {subject}: reverse with \
-             `phigate deid reidentify --reason …`, make irreversible with `phigate subjects shred --subject {subject} --yes`",
+             `phigate deid reidentify --reason …`, remove this run's copy with `phigate subjects shred --subject {subject} --yes` \
+             (a pseudonym that other runs also issued stays reversible until their subjects are shredded too)",
             vault.map_or(0, TokenVault::len)
         );
     }
