@@ -73,6 +73,11 @@ fn expand_year(y: &str) -> Option<i32> {
     })
 }
 
+/// `year` written with as many digits as `original` had ("98" → two).
+fn year_like(original: &str, year: i32) -> String {
+    if original.len() == 2 { format!("{:02}", year.rem_euclid(100)) } else { year.to_string() }
+}
+
 fn shifted(year: i32, month: u8, day: u8, days: i64) -> Option<Date> {
     let m = Month::try_from(month).ok()?;
     Date::from_calendar_date(year, m, day).ok()?.checked_add(Duration::days(days))
@@ -169,11 +174,7 @@ fn shift_one(value: &str, days: i64) -> Option<String> {
             Some(y) => {
                 let year = expand_year(y.as_str())?;
                 let d = shifted(year, month, second, days)?;
-                let y_out = if y.as_str().len() == 2 {
-                    format!("{:02}", d.year().rem_euclid(100))
-                } else {
-                    d.year().to_string()
-                };
+                let y_out = year_like(y.as_str(), d.year());
                 Some(format!("{}{sep}{}{sep}{y_out}", pad(u8::from(d.month()), zp), pad(d.day(), zp)))
             }
             None if second > 31 => {
@@ -198,7 +199,7 @@ fn shift_one(value: &str, days: i64) -> Option<String> {
     {
         let y = &c["y"];
         let d = shifted(expand_year(y)?, u8::from(month), c["d"].parse().ok()?, days)?;
-        let y_out = if y.len() == 2 { format!("{:02}", d.year().rem_euclid(100)) } else { d.year().to_string() };
+        let y_out = year_like(y, d.year());
         let day = if c["d"].len() == 2 { format!("{:02}", d.day()) } else { d.day().to_string() };
         return Some(format!("{day}-{}-{y_out}", month_name(d.month(), &c["m"])));
     }
@@ -236,10 +237,8 @@ fn shift_one(value: &str, days: i64) -> Option<String> {
     let month_out = month_name(d.month(), m_word);
     let mut out = if day_first { format!("{day_out} {month_out}") } else { format!("{month_out} {day_out}") };
     if let (Some(y), Some(sep)) = (c.name("y"), c.name("sep")) {
-        let y_out =
-            if y.as_str().len() == 2 { format!("{:02}", d.year().rem_euclid(100)) } else { d.year().to_string() };
         out.push_str(sep.as_str());
-        out.push_str(&y_out);
+        out.push_str(&year_like(y.as_str(), d.year()));
     }
     Some(out)
 }
