@@ -110,6 +110,8 @@ mod ndjson;
 mod patient;
 pub mod policy;
 mod reference;
+
+pub(crate) use reference::patient_id;
 mod walk;
 
 pub use policy::{DateOp, FhirPolicy, FieldOp, FieldRule, RawFhirPolicy, Unlisted};

@@ -1,7 +1,10 @@
 //! The JSONL contract of `phigate deid detect` and `phigate deid redact`.
 //!
-//! Input lines are `{"id": …, "text": …}` (other fields ignored, except an
-//! optional `"patient"` that keys per-patient consistency when redacting).
+//! Input lines are `{"id": …, "text": …}` (other fields ignored, except the
+//! optional `"subject"` and `"patient"` that key per-patient consistency when
+//! redacting: `"subject": "Patient/<id>"` (or `{"reference": …}`, as in FHIR)
+//! wins and names the same patient as the FHIR Patient with that id; else
+//! `"patient"`, whose value is the key).
 //! Detection output lines are `{"id": …, "spans": [{"start", "end", "type"}]}`
 //! with offsets in Unicode characters, like the gold corpora; redaction output
 //! lines are `{"id": …, "text": …}`. Lines are processed one at a time, so
@@ -50,6 +53,36 @@ struct InputRecord {
     text: String,
     #[serde(default)]
     patient: Option<serde_json::Value>,
+    #[serde(default)]
+    subject: Option<serde_json::Value>,
+}
+
+impl InputRecord {
+    /// The key of the record's patient: the id of a `Patient/<id>` subject,
+    /// else the `patient` value. A subject that names no Patient is an error
+    /// rather than a silent fallback, so a typo cannot split one patient in
+    /// two (two date offsets would reveal the true interval).
+    fn patient_key(&self, line: usize) -> Result<Option<String>> {
+        if let Some(subject) = &self.subject {
+            let reference = match subject {
+                serde_json::Value::String(s) => Some(s.as_str()),
+                serde_json::Value::Object(o) => o.get("reference").and_then(serde_json::Value::as_str),
+                _ => None,
+            };
+            return match reference.and_then(crate::fhir::patient_id) {
+                Some(id) => Ok(Some(id.to_owned())),
+                None => Err(Error::Json {
+                    line,
+                    reason: "\"subject\" must be a reference to a Patient (\"Patient/<id>\" or {\"reference\": …})"
+                        .into(),
+                }),
+            };
+        }
+        Ok(self.patient.as_ref().map(|p| match p {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -152,12 +185,8 @@ pub fn redact_jsonl_with_vault(
     let mut patients: HashMap<String, PatientContext> = HashMap::new();
     let summary = for_each_record(input, opts, on_progress, |line, rec| {
         let spans = deidentifier.detector().detect(&rec.text);
-        let text = match &rec.patient {
-            Some(p) => {
-                let key = match p {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
+        let text = match rec.patient_key(line)? {
+            Some(key) => {
                 let ctx = patients.entry(key.clone()).or_insert_with(|| PatientContext::new(&key));
                 let text = deidentifier.apply(&rec.text, &spans, ctx)?;
                 vault(ctx.take_pseudonyms()).map_err(Error::Vault)?;
@@ -225,5 +254,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "{\"id\":\"n1\",\"text\":\"call [PHONE]\"}\n");
+    }
+
+    /// The shifted date of each output line, under a keyed date-shift policy.
+    fn shifted(input: &str) -> Result<Vec<String>> {
+        let policy = Policy::from_toml("[operators]\nDATE = \"date-shift\"\n").unwrap();
+        let d = Deidentifier::new(Detector::new(), policy).with_key(crate::operators::PseudonymKey::new(vec![9; 32]));
+        let mut out = Vec::new();
+        redact_jsonl(&d, input.as_bytes(), &mut out, ReadOptions::default(), |_| {})?;
+        Ok(String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_owned())
+            .collect())
+    }
+
+    #[test]
+    fn subject_and_patient_name_the_same_patient() {
+        let lines = shifted(concat!(
+            "{\"id\":1,\"subject\":\"Patient/pt-7\",\"text\":\"seen 03/14/2024\"}\n",
+            "{\"id\":2,\"subject\":{\"reference\":\"Patient/pt-7\"},\"text\":\"seen 03/14/2024\"}\n",
+            "{\"id\":3,\"patient\":\"pt-7\",\"text\":\"seen 03/14/2024\"}\n",
+            // The subject wins over a conflicting patient.
+            "{\"id\":4,\"patient\":\"other\",\"subject\":\"Patient/pt-7\",\"text\":\"seen 03/14/2024\"}\n",
+            "{\"id\":5,\"patient\":\"other\",\"text\":\"seen 03/14/2024\"}\n",
+        ))
+        .unwrap();
+        assert_ne!(lines[0], "seen 03/14/2024", "the date moved");
+        assert!(lines[1..4].iter().all(|l| *l == lines[0]), "{lines:?}");
+        assert_ne!(lines[4], lines[0], "another patient, another offset: {lines:?}");
+    }
+
+    #[test]
+    fn a_subject_that_names_no_patient_is_an_error() {
+        for bad in ["\"Encounter/e1\"", "7", "{\"display\":\"x\"}"] {
+            let err = shifted(&format!("{{\"id\":1,\"subject\":{bad},\"text\":\"seen 03/14/2024\"}}\n"));
+            assert!(matches!(err, Err(Error::Json { line: 1, .. })), "{bad}: {err:?}");
+        }
     }
 }

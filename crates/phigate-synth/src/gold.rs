@@ -188,6 +188,10 @@ pub struct GoldNote {
     pub id: String,
     /// The patient number (1-based), so `phigate deid eval --split` works.
     pub patient: u64,
+    /// `Patient/<Patient.id>`: the FHIR Patient of the bundle, so
+    /// `phigate deid redact` gives the note the same date offset and
+    /// surrogates as that patient's FHIR resources.
+    pub subject: String,
     /// The note's style.
     pub note_type: NoteType,
     /// The note text.
@@ -227,6 +231,7 @@ mod tests {
         let note = GoldNote {
             id: "p/n".into(),
             patient: 1,
+            subject: "Patient/p".into(),
             note_type: NoteType::NursingNote,
             text: "Seen by Okafor".into(),
             spans: vec![GoldSpan { start: 8, end: 14, kind: PhiType::ClinicianName, text: "Okafor".into() }],

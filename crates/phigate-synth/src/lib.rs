@@ -61,7 +61,7 @@ pub use gold::{GoldNote, GoldSpan, NoteType, PhiType};
 
 /// Changes whenever some seed would generate different output, so a
 /// corpus's manifest says which generator made it.
-pub const GENERATOR_VERSION: &str = "1";
+pub const GENERATOR_VERSION: &str = "2";
 
 /// The corpus's "today": encounters fall in the three years before it and
 /// ages are counted to it. Fixed, so output never depends on the clock.
@@ -167,6 +167,7 @@ impl Generator {
             notes.push(GoldNote {
                 id: format!("{id}/note-{}", notes.len() + 1),
                 patient: number,
+                subject: format!("Patient/{}", rec.patient.id),
                 note_type: style,
                 text,
                 spans,

@@ -152,6 +152,10 @@ pub enum DeidCommand {
         /// FHIR element policy (.toml) for `--format fhir`; default: the built-in named by --policy.
         #[arg(long, value_name = "FILE.toml")]
         fhir_policy: Option<PathBuf>,
+        /// Whose text it is (`--format text`): the FHIR Patient.id, so surrogates and the date offset match
+        /// that patient's FHIR resources and JSONL notes (JSONL lines say it in `patient` or `subject`).
+        #[arg(long, value_name = "ID")]
+        patient: Option<String>,
     },
     /// Reverse keyed pseudonyms (`[MRN-3f2a0c9b1d]`) through the token vault; audited, with a stated reason.
     Reidentify {

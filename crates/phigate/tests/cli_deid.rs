@@ -171,3 +171,58 @@ fn eval_lists_misses_and_false_positives_by_offset_only() {
     assert!(stdout.lines().any(|l| l.starts_with("false-positive\tn1\t27..39\tPHONE")), "{stdout}");
     assert!(!stdout.contains("zqxv") && !stdout.contains("617-555-0199"), "no text in the listing: {stdout}");
 }
+
+/// `MM/DD/YYYY` → `YYYY-MM-DD`.
+fn iso(us_date: &str) -> String {
+    let p: Vec<&str> = us_date.split('/').collect();
+    format!("{}-{}-{}", p[2], p[0], p[1])
+}
+
+#[test]
+fn notes_and_fhir_of_one_patient_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::init_data_dir(&data, &[]);
+    let data = data.to_str().unwrap();
+    let policy = dir.path().join("shift.toml");
+    std::fs::write(&policy, "[operators]\nDATE = \"date-shift\"\nNAME = \"surrogate\"\n").unwrap();
+    let policy = policy.to_str().unwrap();
+    let redact = |format: &str, extra: &[&str], input: &str| {
+        let mut args = vec!["deid", "redact", "--data-dir", data, "--policy", policy, "--format", format];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--input", "-", "--output", "-"]);
+        common::ok_stdout(&run_with_stdin(&args, input.as_bytes()))
+    };
+    let text = "Mrs. Quillfeather seen 03/14/2024 for CHF.";
+    let note = serde_json::json!({"id": "n1", "subject": "Patient/pat-7", "text": text}).to_string() + "\n";
+
+    let jsonl: serde_json::Value = serde_json::from_str(redact("jsonl", &[], &note).trim()).unwrap();
+    let jsonl = jsonl["text"].as_str().unwrap().to_owned();
+    let fhir = redact("fhir", &[], &format!("{}\n{}\n", fhir_patient(), fhir_observation()));
+    let fhir: Vec<serde_json::Value> = fhir.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let plain = redact("text", &["--patient", "pat-7"], text);
+
+    // "Mrs. <surrogate> seen <date> for CHF."
+    let words: Vec<&str> = jsonl.split_whitespace().collect();
+    assert_eq!((words[0], words[2], words[4]), ("Mrs.", "seen", "for"), "{jsonl}");
+    let (surname, date) = (words[1], words[3]);
+    assert_ne!(surname, "Quillfeather");
+    assert_ne!(date, "03/14/2024", "the date moved");
+    // The note's surname and date moved exactly as the FHIR resources' did.
+    assert_eq!(fhir[0]["name"][0]["family"], surname, "{:?}", fhir[0]["name"]);
+    let effective = fhir[1]["effectiveDateTime"].as_str().unwrap();
+    assert_eq!(&effective[..10], iso(date), "{effective}");
+    assert!(effective.ends_with("T09:10:00-05:00"), "time and zone kept: {effective}");
+    // `--format text --patient` names the same patient.
+    assert_eq!(plain, jsonl);
+    // And a second run agrees: the offset and surrogates come from the store's key.
+    let again: serde_json::Value = serde_json::from_str(redact("jsonl", &[], &note).trim()).unwrap();
+    assert_eq!(again["text"], jsonl);
+}
+
+#[test]
+fn patient_is_for_text_input_only() {
+    let out = run_with_stdin(&["deid", "redact", "--patient", "p1", "--input", "-", "--output", "-"], b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--patient is for --format text"));
+}

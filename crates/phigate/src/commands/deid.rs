@@ -29,7 +29,13 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
             out.commit()?;
             finish(started, summary.records, summary.spans, summary.bytes, "spans found");
         }
-        DeidCommand::Redact { policy: policy_name, input, output, format, lossy, fhir_policy } => {
+        DeidCommand::Redact { policy: policy_name, input, output, format, lossy, fhir_policy, patient } => {
+            if patient.is_some() && format != RedactFormat::Text {
+                anyhow::bail!(
+                    "--patient is for --format text; JSONL lines name their patient in `patient` or `subject`, \
+                     FHIR resources in their subject reference"
+                );
+            }
             let policy = load_policy(&policy_name)?;
             let started = Instant::now();
             match format {
@@ -56,7 +62,7 @@ pub fn run(global: &GlobalArgs, cmd: DeidCommand) -> anyhow::Result<()> {
                     let mut raw = Vec::new();
                     reader(&input)?.read_to_end(&mut raw)?;
                     let text = utf8(raw, lossy)?;
-                    let mut patient = PatientContext::new("text");
+                    let mut patient = PatientContext::new(patient.as_deref().unwrap_or("text"));
                     let out = deid.deidentify(&text, &mut patient)?;
                     // The originals are in the vault before the pseudonyms go out.
                     if let Some(v) = vault.as_mut() {
@@ -103,15 +109,42 @@ fn load_policy(name: &str) -> anyhow::Result<Policy> {
         .with_context(|| format!("{name:?} is not a built-in policy (safe-harbor, limited-data-set) or a .toml file"))
 }
 
-/// The text engine, and the token vault when the policy issues keyed
-/// pseudonyms (they are reversible only through it).
+/// The text engine, and the token vault when a store key is in use: keyed
+/// pseudonyms are reversible only through it, and surrogates and date
+/// offsets derived from the store key are the same in every run (so a
+/// patient's notes and FHIR resources agree).
 fn text_deidentifier(global: &GlobalArgs, policy: Policy) -> anyhow::Result<(Deidentifier, Option<TokenVault>)> {
-    let keyed = pseudonym_key(global, &policy)?;
+    let keyed = if policy.uses(Operator::Pseudonym) || policy.uses(Operator::Surrogate) || policy.uses(Operator::DateShift) {
+        engine_key(global, &policy)?
+    } else {
+        None
+    };
     let deid = Deidentifier::new(Detector::new(), policy);
     Ok(match keyed {
         Some((key, vault)) => (deid.with_key(key), Some(vault)),
         None => (deid, None),
     })
+}
+
+/// The store's key for pseudonyms, surrogates and date offsets. Required
+/// when the policy pseudonymizes; otherwise taken when a store is found,
+/// else a key drawn for this run only (with a note saying so). Pointing
+/// `--data-dir`/`--config` at a store that cannot be opened is an error.
+fn engine_key(global: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<(PseudonymKey, TokenVault)>> {
+    if policy.uses(Operator::Pseudonym) {
+        return store_pseudonym_key(global).map(Some);
+    }
+    match store_pseudonym_key(global) {
+        Ok(key) => Ok(Some(key)),
+        Err(e) if global.data_dir.is_some() || global.config.is_some() => Err(e),
+        Err(_) => {
+            eprintln!(
+                "note: no phigate store found: pseudonyms, surrogates and date offsets use a random key for this run \
+                 only (pass --data-dir for ones that are stable across runs and shared by notes and FHIR)"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// Tells the operator where this run's reversibility lives.
@@ -148,22 +181,7 @@ fn fhir_deidentifier(
             FhirPolicy::safe_harbor()
         }),
     };
-    let key = if policy.uses(Operator::Pseudonym) {
-        pseudonym_key(global, &policy)?
-    } else {
-        match store_pseudonym_key(global) {
-            Ok(key) => Some(key),
-            // The operator pointed at a store: failing to open it is an error.
-            Err(e) if global.data_dir.is_some() || global.config.is_some() => return Err(e),
-            Err(_) => {
-                eprintln!(
-                    "note: no phigate store found: ids and pseudonyms use a random key for this run only \
-                     (pass --data-dir for ones that are stable across runs)"
-                );
-                None
-            }
-        }
-    };
+    let key = engine_key(global, &policy)?;
     let deid = Deidentifier::new(Detector::new(), policy);
     Ok(match key {
         Some((key, vault)) => (FhirDeidentifier::new(deid.with_key(key), fhir_policy), Some(vault)),
@@ -248,21 +266,13 @@ fn utf8(raw: Vec<u8>, lossy: bool) -> anyhow::Result<String> {
     })
 }
 
-/// The keyed-pseudonym key is a named data key of the store, so pseudonyms
-/// are stable across runs and protected by the customer's KEK. Needed only
-/// when the policy pseudonymizes.
-fn pseudonym_key(global: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<(PseudonymKey, TokenVault)>> {
-    if !policy.uses(Operator::Pseudonym) {
-        return Ok(None);
-    }
-    store_pseudonym_key(global).map(Some)
-}
-
-/// The store's pseudonym key and a token vault in the same store.
+/// The store's pseudonym key (a named data key, so it is protected by the
+/// customer's KEK) and a token vault in the same store.
 fn store_pseudonym_key(global: &GlobalArgs) -> anyhow::Result<(PseudonymKey, TokenVault)> {
     let config = wiring::load_config(global)?;
     let backend = wiring::open_store(&config, false).context(
-        "the pseudonym operator needs phigate's keys: point --data-dir at an initialized phigate (run `phigate demo` once)",
+        "keyed pseudonyms and run-stable surrogates need phigate's keys: point --data-dir at an initialized phigate \
+         (run `phigate demo` once)",
     )?;
     let store = backend.store();
     let (_, key) = store.named_key("deid-pseudonym", "default")?;
