@@ -75,8 +75,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
-    /// Number of patients.
-    #[arg(long)]
+    /// Number of patients (at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub patients: u64,
     /// Output directory (created if missing; must be empty unless --force).
     #[arg(long, value_name = "DIR")]

@@ -153,6 +153,22 @@ fn redact_fhir_bundle_and_ndjson() {
     let out = run_with_stdin(&args, b"{\"resourceType\":\"Patient\"}\n{\"name\":\"Quillfeather\"}\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("line 2") && !err.contains("Quillfeather"), "{err}");
+
+    // A document on one line (a one-line NDJSON on standard input) stays one line.
+    let out = run_with_stdin(&args, format!("{bundle}\n").as_bytes());
+    let text = assert_fhir_clean(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap()["resourceType"], "Bundle");
+
+    // Invalid UTF-8 where it cannot tell NDJSON from a document: the line, never the bytes.
+    let mut bad = format!("{}\n", fhir_patient()).into_bytes();
+    bad.extend_from_slice(b"{\"resourceType\":\"Observation\",\"note\":[{\"text\":\"Quillfeather \xff\"}]}\n");
+    let out = run_with_stdin(&args, &bad[..]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("line 2") && !err.contains("Quillfeather"), "{err}");
+    let out = run_with_stdin(&args, b"\xff{}\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("not UTF-8 at line 1"), "{err}");
 }
 
 #[test]

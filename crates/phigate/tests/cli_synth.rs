@@ -123,6 +123,11 @@ fn bad_note_ranges_are_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("notes per patient"));
     let out = synth(&tmp.path().join("y"), &["--notes-per-patient", "lots"]);
     assert!(!out.status.success());
+    // Zero patients is a mistake, not an empty corpus.
+    let empty = tmp.path().join("none");
+    let out = run(&["synth", "--patients", "0", "--out", empty.to_str().unwrap()]);
+    assert!(!out.status.success() && !empty.exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--patients"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = synth(&tmp.path().join("z"), &["--notes-per-patient", "2"]);
     assert!(out.status.success());
     let notes = std::fs::read_to_string(tmp.path().join("z/notes.jsonl")).unwrap();

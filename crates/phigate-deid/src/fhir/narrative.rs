@@ -125,15 +125,25 @@ fn tag(source: &str, start: usize, blank: &mut [bool]) -> usize {
     b.len()
 }
 
+/// A de-identified attachment: base64 `data` and, when the text was
+/// re-encoded from another character set, the new `contentType`.
+pub(crate) struct CheckedAttachment {
+    pub data: String,
+    pub content_type: Option<String>,
+}
+
 /// The de-identified `data` of an attachment, or `None` when its content
-/// cannot be checked (binary types, invalid UTF-8) and must be dropped.
-/// `Err` carries a reason for invalid base64.
+/// cannot be checked (binary types, text in a character set other than
+/// UTF-8, US-ASCII or ISO-8859-1, or bytes invalid in its character set)
+/// and must be dropped. ISO-8859-1 text is checked and comes back as UTF-8
+/// with its `contentType` saying so. `Err` carries a reason for invalid
+/// base64.
 pub(crate) fn attachment(
     deid: &Deidentifier,
     patient: &mut PatientContext,
     data: &str,
     content_type: Option<&str>,
-) -> std::result::Result<Option<String>, AttachmentError> {
+) -> std::result::Result<Option<CheckedAttachment>, AttachmentError> {
     let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = STANDARD.decode(compact.as_bytes()).map_err(|_| AttachmentError::Base64)?;
     let mime = content_type.map(|c| c.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
@@ -151,9 +161,30 @@ pub(crate) fn attachment(
     if !text_like {
         return Ok(None);
     }
-    let Ok(text) = String::from_utf8(bytes) else { return Ok(None) };
+    let (text, recoded) = match content_type.and_then(charset).as_deref() {
+        None | Some("utf-8" | "utf8" | "us-ascii" | "ascii") => match String::from_utf8(bytes) {
+            Ok(text) => (text, false),
+            Err(_) => return Ok(None),
+        },
+        // Every byte is a character: U+0000..U+00FF.
+        Some("iso-8859-1" | "iso_8859-1" | "latin1" | "latin-1" | "l1") => {
+            (bytes.iter().map(|&b| char::from(b)).collect(), true)
+        }
+        Some(_) => return Ok(None),
+    };
     let out = if html { markup(deid, patient, &text) } else { deid.deidentify(&text, patient) };
-    Ok(Some(STANDARD.encode(out.map_err(AttachmentError::Deid)?)))
+    Ok(Some(CheckedAttachment {
+        data: STANDARD.encode(out.map_err(AttachmentError::Deid)?),
+        content_type: recoded.then(|| format!("{}; charset=utf-8", mime.unwrap_or_default())),
+    }))
+}
+
+/// The `charset` parameter of a media type, lower-cased and unquoted.
+fn charset(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+    })
 }
 
 /// Why an attachment could not be processed.
@@ -193,6 +224,23 @@ mod tests {
         assert!(matches!(attachment(&d, &mut p, "!!", Some("text/plain")), Err(AttachmentError::Base64)));
         let note = STANDARD.encode("Call 617-555-0199.");
         let out = attachment(&d, &mut p, &note, Some("text/plain; charset=utf-8")).ok().flatten().unwrap();
-        assert_eq!(STANDARD.decode(out).unwrap(), b"Call [PHONE].");
+        assert_eq!(STANDARD.decode(out.data).unwrap(), b"Call [PHONE].");
+        assert_eq!(out.content_type, None, "already UTF-8");
+        // A character set it cannot check: dropped, never passed through.
+        let shift_jis = STANDARD.encode(b"Okonkwo 617-555-0199");
+        assert!(matches!(attachment(&d, &mut p, &shift_jis, Some("text/plain; charset=Shift_JIS")), Ok(None)));
+    }
+
+    #[test]
+    fn latin1_text_is_checked_and_comes_back_as_utf8() {
+        let d = Deidentifier::new(Detector::new(), Policy::safe_harbor());
+        let mut p = PatientContext::new("p");
+        // "Résumé: call 617-555-0199" in ISO-8859-1 (é = 0xE9, invalid as UTF-8).
+        let latin1: Vec<u8> = "Résumé: call 617-555-0199".chars().map(|c| c as u8).collect();
+        assert!(String::from_utf8(latin1.clone()).is_err());
+        let ct = Some("text/plain; charset=\"ISO-8859-1\"");
+        let out = attachment(&d, &mut p, &STANDARD.encode(&latin1), ct).ok().flatten().unwrap();
+        assert_eq!(String::from_utf8(STANDARD.decode(out.data).unwrap()).unwrap(), "Résumé: call [PHONE]");
+        assert_eq!(out.content_type.as_deref(), Some("text/plain; charset=utf-8"));
     }
 }

@@ -414,14 +414,17 @@ impl<'a> Walker<'a> {
         } else {
             None
         };
-        if new.as_deref() == Some(data) {
+        if new.as_ref().is_some_and(|n| n.data == data && n.content_type.is_none()) {
             return Ok(true);
         }
         self.changed += 1;
         // The hash would confirm a guess at the original; the size would be wrong.
         map.remove("hash");
         match new {
-            Some(new) => {
+            Some(narrative::CheckedAttachment { data: new, content_type }) => {
+                if let Some(ct) = content_type {
+                    map.insert("contentType".into(), Value::String(ct));
+                }
                 if map.contains_key("size") {
                     let len = new.len() / 4 * 3 - new.bytes().rev().take_while(|b| *b == b'=').count();
                     map.insert("size".into(), Value::from(len));

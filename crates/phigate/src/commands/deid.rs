@@ -114,11 +114,12 @@ fn load_policy(name: &str) -> anyhow::Result<Policy> {
 /// offsets derived from the store key are the same in every run (so a
 /// patient's notes and FHIR resources agree).
 fn text_deidentifier(global: &GlobalArgs, policy: Policy) -> anyhow::Result<(Deidentifier, Option<TokenVault>)> {
-    let keyed = if policy.uses(Operator::Pseudonym) || policy.uses(Operator::Surrogate) || policy.uses(Operator::DateShift) {
-        engine_key(global, &policy)?
-    } else {
-        None
-    };
+    let keyed =
+        if policy.uses(Operator::Pseudonym) || policy.uses(Operator::Surrogate) || policy.uses(Operator::DateShift) {
+            engine_key(global, &policy)?
+        } else {
+            None
+        };
     let deid = Deidentifier::new(Detector::new(), policy);
     Ok(match keyed {
         Some((key, vault)) => (deid.with_key(key), Some(vault)),
@@ -191,7 +192,8 @@ fn fhir_deidentifier(
 
 /// `--format fhir`. NDJSON when the file is named `.ndjson`/`.jsonl` or
 /// when the first line is a whole JSON object and more follows; otherwise
-/// one JSON document (a resource or Bundle), written back pretty-printed.
+/// one JSON document (a resource or Bundle), written back pretty-printed
+/// (or on one line when it came on one line).
 /// A NDJSON file (not standard input) is read twice so every Patient's
 /// identifiers are known before any line is de-identified.
 ///
@@ -246,7 +248,12 @@ fn redact_fhir(
         v.remember(patients.take_pseudonyms())?;
     }
     let mut w = Output::create(output)?;
-    serde_json::to_writer_pretty(&mut w, &doc)?;
+    // One line in, one line out: a single-resource NDJSON stays NDJSON.
+    if text.trim_end().contains('\n') {
+        serde_json::to_writer_pretty(&mut w, &doc)?;
+    } else {
+        serde_json::to_writer(&mut w, &doc)?;
+    }
     w.write_all(b"\n")?;
     w.commit()?;
     Ok(Summary { records: 1, spans: changed, bytes })
@@ -259,10 +266,9 @@ fn utf8(raw: Vec<u8>, lossy: bool) -> anyhow::Result<String> {
         return Ok(String::from_utf8_lossy(&raw).into_owned());
     }
     String::from_utf8(raw).map_err(|e| {
-        anyhow::anyhow!(
-            "input is not UTF-8 at byte {} (pass --lossy to replace invalid bytes)",
-            e.utf8_error().valid_up_to()
-        )
+        let at = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count();
+        anyhow::anyhow!("input is not UTF-8 at line {line} (byte {at}); pass --lossy to replace invalid bytes")
     })
 }
 
