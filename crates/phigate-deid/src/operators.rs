@@ -515,6 +515,13 @@ mod tests {
     }
 
     #[test]
+    fn limited_data_set_keeps_city_state_and_zip() {
+        let d = deid(Policy::limited_data_set());
+        let out = d.deidentify("Address: 12 Elm St, Rawlins, WY 82301", &mut PatientContext::new("p1")).unwrap();
+        assert_eq!(out, "Address: [ADDRESS], Rawlins, WY 82301");
+    }
+
+    #[test]
     fn zip_generalization() {
         assert_eq!(generalize("93726", Kind::Zip), "937");
         assert_eq!(generalize("03601-1234", Kind::Zip), "000");

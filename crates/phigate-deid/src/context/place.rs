@@ -524,7 +524,8 @@ fn state_name_at(cx: &Ctx<'_>, i: usize) -> Option<usize> {
     (FIRST.contains(&w) && cx.joined(i, &[]) && cx.is(i + 1, SECOND)).then_some(i + 1)
 }
 
-fn is_state(w: &str) -> bool {
+/// A US state's two-letter postal code (and DC, PR).
+pub(crate) fn is_state(w: &str) -> bool {
     const STATES: &[&str] = &[
         "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
         "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH",

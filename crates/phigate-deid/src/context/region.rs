@@ -90,6 +90,20 @@ fn region_at(text: &str, tokens: &[Token], i: usize) -> Option<(usize, usize)> {
     if !(after_place || after_word) {
         return None;
     }
+    // "Rawlins, WY 82301": a state code between a place and a ZIP. The ZIP
+    // is required: "LEE, AL" is a surname and a given name.
+    let code = tokens[i].text(text);
+    if after_place
+        && code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && super::place::is_state(code)
+        && text[tokens[i].end..].strip_prefix(' ').is_some_and(|rest| {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            digits == 5 && !rest[5..].starts_with(|c: char| c.is_alphanumeric())
+        })
+    {
+        return Some((tokens[i].start, tokens[i].end));
+    }
     let first = word(i);
     let first = first.as_str();
     let by_first = &BY_FIRST[BY_FIRST.partition_point(|(f, _)| *f < first)..];
@@ -125,6 +139,8 @@ mod tests {
         assert_eq!(found("Drove up from New Hampshire last night"), ["New Hampshire"]);
         assert_eq!(found("SPOKE TO SON FROM TEXAS."), ["TEXAS"]);
         assert_eq!(found("Flew in from Dublin, Ireland."), ["Ireland"]);
+        assert_eq!(found("12 Elm St, Rawlins, WY 82301"), ["WY"]);
+        assert!(found("seen by LEE, AL today; Rawlins, WY").is_empty(), "a state code needs its ZIP");
         // A region word that names a person or goes without a cue stays out.
         assert!(found("Georgia called; daughter Virginia at bedside").is_empty());
         assert!(found("New York Presbyterian").is_empty());
