@@ -165,8 +165,17 @@ impl Detector {
                 let i = taken.partition_point(|&(ts, _)| ts < e);
                 i > 0 && reach[i - 1] > s
             };
-            let found = model.find(text, &tokens, covered);
-            out.extend(found);
+            // A placeholder's word is gone from `tokens`, so the words either
+            // side of it would look adjacent ("Da [NAME] RRT" as "Da RRT"):
+            // the model reads each stretch between placeholders on its own,
+            // as it read that text before the name was replaced.
+            let mut from = 0;
+            for to in 1..=tokens.len() {
+                if to == tokens.len() || in_hole(tokens[to - 1].end, tokens[to].start) {
+                    out.extend(model.find(text, &tokens[from..to], &covered));
+                    from = to;
+                }
+            }
         }
         // "from Ireland", "son from Texas": a state or larger is no name and
         // no identifying place, whatever a one-word rule made of it.

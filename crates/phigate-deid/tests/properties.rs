@@ -222,3 +222,15 @@ fn a_100_mb_line_never_panics() {
     let alone_last = to_char_spans(&block, &Detector::new().detect(&block)).last().unwrap().end as u64;
     assert_eq!(last["end"].as_u64().unwrap(), chars - block_chars + alone_last);
 }
+
+/// Inputs `scripts/fuzz` found (mutated training-split notes), each once a
+/// failure of idempotence: the second pass found what the first left.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    let d = safe_harbor();
+    for input in ["Humidifier full. \n \n Da`````````````````vid Murray RRT\n\n"] {
+        let once = d.deidentify(input, &mut PatientContext::new("p")).unwrap();
+        let twice = d.deidentify(&once, &mut PatientContext::new("p")).unwrap();
+        assert_eq!(once, twice, "{input:?}");
+    }
+}
