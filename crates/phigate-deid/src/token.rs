@@ -109,7 +109,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 }
             } else if !c.is_ascii() {
                 match text[j..].chars().next() {
-                    Some(ch) if is_letter(ch) => {
+                    // U+FFFD inside a word is a byte that did not decode
+                    // (`--lossy`): still one word, not two fragments that
+                    // each look like a short name.
+                    Some(ch) if is_letter(ch) || ch == char::REPLACEMENT_CHARACTER => {
                         j += ch.len_utf8();
                         end = j;
                     }

@@ -228,7 +228,11 @@ fn a_100_mb_line_never_panics() {
 #[test]
 fn fuzz_findings_stay_fixed() {
     let d = safe_harbor();
-    for input in ["Humidifier full. \n \n Da`````````````````vid Murray RRT\n\n"] {
+    for input in [
+        "Humidifier full. \n \n Da`````````````````vid Murray RRT\n\n",
+        // A byte that did not decode, inside a word (`--lossy`).
+        "n-intact, anxious to get home, conce\u{FFFD}ned about his business Genentech\nr-ra sats>96%",
+    ] {
         let once = d.deidentify(input, &mut PatientContext::new("p")).unwrap();
         let twice = d.deidentify(&once, &mut PatientContext::new("p")).unwrap();
         assert_eq!(once, twice, "{input:?}");
