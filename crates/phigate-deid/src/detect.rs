@@ -136,6 +136,10 @@ impl Detector {
             let i = holes.partition_point(|&(_, he)| he <= s);
             holes.get(i).is_some_and(|&(hs, _)| hs < e)
         };
+        // The classifier still reads a placeholder's word as a neighbour
+        // (never as a candidate): without it, the words either side would
+        // look adjacent ("Da [NAME] RRT" read as "Da RRT").
+        let with_holes = if holes.is_empty() { None } else { Some(tokens.clone()) };
         if !holes.is_empty() {
             tokens.retain(|t| !in_hole(t.start, t.end));
             out.retain(|f| !in_hole(f.span.start, f.span.end));
@@ -165,17 +169,11 @@ impl Detector {
                 let i = taken.partition_point(|&(ts, _)| ts < e);
                 i > 0 && reach[i - 1] > s
             };
-            // A placeholder's word is gone from `tokens`, so the words either
-            // side of it would look adjacent ("Da [NAME] RRT" as "Da RRT"):
-            // the model reads each stretch between placeholders on its own,
-            // as it read that text before the name was replaced.
-            let mut from = 0;
-            for to in 1..=tokens.len() {
-                if to == tokens.len() || in_hole(tokens[to - 1].end, tokens[to].start) {
-                    out.extend(model.find(text, &tokens[from..to], &covered));
-                    from = to;
-                }
-            }
+            let found = match &with_holes {
+                Some(all) => model.find(text, all, |s, e| in_hole(s, e) || covered(s, e)),
+                None => model.find(text, &tokens, covered),
+            };
+            out.extend(found);
         }
         // "from Ireland", "son from Texas": a state or larger is no name and
         // no identifying place, whatever a one-word rule made of it.
