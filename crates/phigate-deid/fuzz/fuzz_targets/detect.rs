@@ -1,6 +1,6 @@
-//! Any bytes: detection, character offsets and redaction never panic,
-//! spans are sorted, disjoint and on char boundaries, and redaction is
-//! idempotent (nothing it writes is found again).
+//! Any bytes: detection, character offsets and redaction never panic, and
+//! spans are sorted, disjoint and on char boundaries. (Idempotence has its
+//! own target, `idempotence`: see docs/fuzzing.md.)
 //!
 //! `scripts/fuzz deid detect` (or `cargo +nightly fuzz run detect` from
 //! `crates/phigate-deid`); see docs/fuzzing.md.
@@ -26,8 +26,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let chars = to_char_spans(&text, &spans);
     assert_eq!(chars.len(), spans.len());
-    if let Ok(once) = DEID.deidentify(&text, &mut PatientContext::new("fuzz")) {
-        let twice = DEID.deidentify(&once, &mut PatientContext::new("fuzz")).expect("redacted text redacts");
-        assert_eq!(once, twice, "redaction is idempotent");
-    }
+    let _ = DEID.deidentify(&text, &mut PatientContext::new("fuzz"));
 });
