@@ -646,6 +646,25 @@ mod tests {
     }
 
     #[test]
+    fn places_no_list_knows_by_their_cues() {
+        // Where a relative lives, where a trip starts.
+        assert!(names("Son from Quorvale called last eve").contains(&"Quorvale".to_owned()));
+        assert!(names("TALKED WITH PT'S DAUGHTER IN BRELLISTON").contains(&"BRELLISTON".to_owned()));
+        assert!(names("daughter flying in tomorrow, will fly in from Zandermoor").contains(&"Zandermoor".to_owned()));
+        assert!(names("son in law at bedside, daughter from work, son in to visit").is_empty());
+        // Facilities by a suffix that also follows vocabulary.
+        assert!(names("AWAITING PLACEMENT AT TREVANNOCK REHAB").iter().any(|n| n.contains("TREVANNOCK")));
+        assert!(names("seen at Vellichor Memorial, then home").iter().any(|n| n.contains("Vellichor")));
+        assert!(names("plan for cardiac rehab, pulm rehab after").is_empty());
+        // A hospital in a town, or the town in Virginia.
+        assert!(names("CARE RECEIVED AT GRANTHOLM VA.").contains(&"GRANTHOLM".to_owned()));
+        assert!(names("VISUAL ACUITY: LEFT EYE VA 20/40").is_empty());
+        // "University of X" before a hospital word.
+        assert!(names("PRESENTED TO U OF TARL MED CENTER").iter().any(|n| n.contains("TARL")));
+        assert!(names("studied at the university of life, then nursing").is_empty());
+    }
+
+    #[test]
     fn places_with_cues() {
         assert!(names("HIS SISTER IS LIVING IN ROCKVILLE.").contains(&"ROCKVILLE".to_owned()));
         assert!(names("transferred from sacred heart hosp").iter().any(|n| n.contains("sacred")));

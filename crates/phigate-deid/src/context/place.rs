@@ -31,12 +31,17 @@ impl Ctx<'_> {
                 i,
                 &["hospital", "hosp", "campus", "clinic", "institute", "pavilion", "infirmary", "center", "centre"],
             );
+        // "EUSANNALD REHAB", "BUCON MEMORIAL": these also follow vocabulary
+        // ("cardiac rehab") and abbreviations ("prev rehab"), so only a word
+        // of five letters or more that is no typo of vocabulary either.
+        let weak_suffix = t.cue == Cue::FacilitySuffix && self.is(i, &["rehab", "memorial", "hospice", "manor"]);
         let proper = |cx: &Self, k: usize| {
             cx.tok(k).is_some_and(|p| {
                 !p.has(Flags::STOP | Flags::COMMON)
                     && (p.has(Flags::FACILITY | Flags::PLACE | Flags::NAME)
                         || cx.proper_case(k)
-                        || (strong_suffix && p.end - p.start >= 3 && !dictionary::is_english_word(p.text(cx.text))))
+                        || (strong_suffix && p.end - p.start >= 3 && !dictionary::is_english_word(p.text(cx.text)))
+                        || (weak_suffix && p.end - p.start >= 5 && cx.unfamiliar(k)))
             })
         };
         if t.cue == Cue::FacilitySuffix && i > 0 && self.joined(i - 1, &[]) {
@@ -99,6 +104,11 @@ impl Ctx<'_> {
                 self.emit(i, j, Kind::Location, "saint");
             }
         }
+        // "BROSSBURG VA": a word no list knows before "VA" names the veterans'
+        // hospital there, or the town in Virginia; a place either way.
+        if i > 0 && t.text(self.text) == "VA" && self.joined(i - 1, &[]) && self.unfamiliar(i - 1) {
+            self.emit(i - 1, i - 1, Kind::Location, "facility-va");
+        }
         // "U Maryland", "University of Maryland", "U OF MD".
         if matches!(self.text.as_bytes()[t.start], b'u' | b'U')
             && self.is(i, &["u", "univ", "university", "uof"])
@@ -108,9 +118,14 @@ impl Ctx<'_> {
             if self.word(j) == "of" && self.joined(j, &[]) {
                 j += 1;
             }
-            let place = self
-                .tok(j)
-                .is_some_and(|n| n.has(Flags::PLACE | Flags::FACILITY) || n.text(self.text).eq_ignore_ascii_case("md"));
+            // "U OF PLE MED CENTER": a word no list knows, before a hospital word.
+            let hospital_after = self.joined(j, &[])
+                && self.is(j + 1, &["med", "medical", "hospital", "hosp", "center", "ctr", "health"]);
+            let place = self.tok(j).is_some_and(|n| {
+                n.has(Flags::PLACE | Flags::FACILITY)
+                    || n.text(self.text).eq_ignore_ascii_case("md")
+                    || (hospital_after && self.unfamiliar(j))
+            });
             if place && j > i {
                 self.emit(i, j, Kind::Location, "university");
             }
@@ -287,7 +302,28 @@ impl Ctx<'_> {
         if self.is(k, &["the"]) && k > 0 && self.joined(k - 1, &[]) {
             k -= 1;
         }
-        if !self.joined(k, &[]) || !self.is(k, &["to", "from", "at", "into", "on"]) {
+        if !self.joined(k, &[]) {
+            return;
+        }
+        // "son from Lauk", "DAUGHTER IN SAUGLYSITE", "flying in from Lauk":
+        // where a relative lives or a trip starts. Only a known place or a
+        // word no list, vocabulary or dictionary knows ("son in law" stays).
+        let origin = k > 0
+            && self.joined(k - 1, &[])
+            && ((self.toks[k - 1].cue == Cue::Relation && self.is(k, &["from", "in"]))
+                || (self.is(k, &["from"])
+                    && (self.is(k - 1, TRAVEL_VERBS)
+                        || (k > 1
+                            && self.is(k - 1, &["in"])
+                            && self.joined(k - 2, &[])
+                            && self.is(k - 2, TRAVEL_VERBS)))));
+        if origin {
+            if self.unfamiliar(i) || t.has(Flags::PLACE) {
+                self.emit(i, i, Kind::Location, "origin");
+            }
+            return;
+        }
+        if !self.is(k, &["to", "from", "at", "into", "on"]) {
             return;
         }
         // "on X 6" only with a unit number after; the others after a verb of motion.
@@ -353,6 +389,23 @@ impl Ctx<'_> {
         }
     }
 }
+
+/// Verbs of a trip whose "from" names where it starts ("flying in from").
+const TRAVEL_VERBS: &[&str] = &[
+    "fly",
+    "flying",
+    "flew",
+    "flown",
+    "drive",
+    "driving",
+    "drove",
+    "arrive",
+    "arriving",
+    "arrives",
+    "coming",
+    "visiting",
+    "returning",
+];
 
 /// Words that are vocabulary on their own but name a facility before
 /// "Hospital" when capitalized ("Memorial Hospital", "General Hospital").

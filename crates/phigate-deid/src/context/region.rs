@@ -20,6 +20,7 @@ pub const OVERRIDABLE: &[&str] = &[
     "place",
     "place-phrase",
     "destination",
+    "origin",
     "residence",
 ];
 
