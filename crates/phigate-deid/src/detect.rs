@@ -77,6 +77,15 @@ impl Detector {
         resolve(self.propose(text, None).into_iter().map(|f| f.span).collect())
     }
 
+    /// Like [`Detector::detect`], plus what a second look finds once those
+    /// spans are replaced by `[KIND]` placeholders, until a look finds
+    /// nothing new: what a redaction that writes placeholders must replace
+    /// for its output to come back unchanged from another redaction. Empty
+    /// exactly when [`Detector::detect`] is.
+    pub fn detect_settled(&self, text: &str) -> Vec<Span> {
+        crate::settle::settle(text, |t| self.detect(t), |_, s| crate::operators::redact(s.kind))
+    }
+
     /// Like [`Detector::detect`], also matching the patient's known
     /// identifiers.
     pub fn detect_known(&self, text: &str, known: &KnownIdentifiers) -> Vec<Span> {

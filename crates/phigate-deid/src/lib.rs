@@ -102,6 +102,7 @@ pub mod known;
 pub mod operators;
 pub mod pattern;
 pub mod policy;
+mod settle;
 pub mod span;
 pub mod token;
 

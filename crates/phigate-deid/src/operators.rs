@@ -251,7 +251,29 @@ impl Deidentifier {
     /// The spans [`Deidentifier::deidentify`] would replace, including the
     /// patient's known identifiers: for callers that must map spans back
     /// through markup (FHIR narrative XHTML).
+    ///
+    /// These are settled: replacing them and detecting again on the result
+    /// finds nothing new, which keeps redaction idempotent (see
+    /// `operators/settle.rs`). They can therefore be a superset of what one
+    /// [`Detector::detect`] pass reports.
     pub fn spans(&self, text: &str, patient: &PatientContext) -> Vec<Span> {
+        crate::settle::settle(text, |t| self.look(t, patient), |value, s| self.preview(value, s.kind))
+    }
+
+    /// What [`Deidentifier::apply`] writes for `value`, for the operators
+    /// whose output depends on nothing but the value; the placeholder for the
+    /// rest (surrogates and shifted dates are not meant to be detected again).
+    fn preview(&self, value: &str, kind: Kind) -> String {
+        match self.policy.operator(kind) {
+            Operator::Keep => value.to_owned(),
+            Operator::Mask => mask(value),
+            Operator::Generalize => generalize_at(value, kind, self.reference_year),
+            Operator::Redact | Operator::Surrogate | Operator::Pseudonym | Operator::DateShift => redact(kind),
+        }
+    }
+
+    /// One detection pass.
+    fn look(&self, text: &str, patient: &PatientContext) -> Vec<Span> {
         if patient.known.is_empty() {
             self.detector.detect(text)
         } else {
@@ -297,7 +319,7 @@ impl Deidentifier {
         Ok(match op {
             Operator::Keep => value.to_owned(),
             Operator::Redact => redact(kind),
-            Operator::Mask => value.chars().map(|c| if c.is_whitespace() { c } else { '*' }).collect(),
+            Operator::Mask => mask(value),
             Operator::Pseudonym => {
                 let key = self.key.as_ref().ok_or(Error::MissingKey)?;
                 let norm = normalize(value);
@@ -354,6 +376,11 @@ impl Deidentifier {
         let map = &mut patient.surrogates.expose_mut().0;
         map.entry(key).or_insert_with(|| other_surrogate(value, kind, &secret)).clone()
     }
+}
+
+/// Every character but whitespace as `*`.
+fn mask(value: &str) -> String {
+    value.chars().map(|c| if c.is_whitespace() { c } else { '*' }).collect()
 }
 
 /// `[KIND]`.

@@ -232,6 +232,12 @@ fn fuzz_findings_stay_fixed() {
         "Humidifier full. \n \n Da`````````````````vid Murray RRT\n\n",
         // A byte that did not decode, inside a word (`--lossy`).
         "n-intact, anxious to get home, conce\u{FFFD}ned about his business Genentech\nr-ra sats>96%",
+        // Before redaction settled its spans (a second look at its own
+        // output), each of these changed again on a second redaction: the
+        // words beside a placeholder read differently.
+        "Crtesps33333333",
+        "CpU pU RN+sRNesp",
+        "Mr Prsoftlo rePT CONSID@ceiv",
     ] {
         let once = d.deidentify(input, &mut PatientContext::new("p")).unwrap();
         let twice = d.deidentify(&once, &mut PatientContext::new("p")).unwrap();
