@@ -427,11 +427,15 @@ impl Ctx<'_> {
         {
             j += 1;
         }
+        // "talked with rolio": after someone spoken with, a word no list,
+        // vocabulary or dictionary knows is a name in any case. (Not after
+        // "per": "replaced per protol", "per standards".)
         let ok = self.tok(j).is_some_and(|n| {
             !n.has(Flags::STOP | Flags::INITIAL)
                 && n.cue == Cue::None
                 && ((n.has(Flags::NAME) && !n.has(Flags::COMMON))
-                    || (strong_with && !n.has(Flags::COMMON) && (self.proper_case(j) || self.shouting)))
+                    || (strong_with && !n.has(Flags::COMMON) && (self.proper_case(j) || self.shouting))
+                    || (strong_with && self.unfamiliar(j)))
         });
         if ok {
             let last = self.extend(j);
@@ -608,6 +612,10 @@ mod tests {
     fn unfamiliar_word_after_a_relation_in_any_case() {
         assert_eq!(names("SOCIAL: SPOKE WITH DAUGHTER TUJIMOUFF ON PHONE"), ["TUJIMOUFF"]);
         assert_eq!(names("social: son kria in to visit"), ["kria"]);
+        // After someone spoken with, in any case; not after "per".
+        assert_eq!(names("CASE MANAGER SPOKE WITH QUILLANE TODAY"), ["QUILLANE"]);
+        assert_eq!(names("talked with vorrick from case management"), ["vorrick"]);
+        assert!(names("k replaced per protol, per standards").is_empty());
         // Typos of vocabulary and vague relations stay.
         assert!(names("DAUGHTER VISTED TODAY, SON CALEED").is_empty());
         assert!(names("other ports patent, daughter's wedding").is_empty());
