@@ -254,7 +254,7 @@ impl Deidentifier {
     ///
     /// These are settled: replacing them and detecting again on the result
     /// finds nothing new, which keeps redaction idempotent (see
-    /// `operators/settle.rs`). They can therefore be a superset of what one
+    /// `src/settle.rs`). They can therefore be a superset of what one
     /// [`Detector::detect`] pass reports.
     pub fn spans(&self, text: &str, patient: &PatientContext) -> Vec<Span> {
         crate::settle::settle(text, |t| self.look(t, patient), |value, s| self.preview(value, s.kind))

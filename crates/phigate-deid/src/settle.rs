@@ -89,9 +89,9 @@ impl Preview {
         Self { text: out, regions }
     }
 
-    /// Maps a span found in the preview back to the source text. An end that
-    /// falls inside (or at either edge of) a replacement takes in the whole
-    /// replaced span: a finding that touches a replacement extends it.
+    /// Maps a span found in the preview back to the source text. A start or
+    /// end inside a replacement takes in the whole replaced span, so a
+    /// finding that overlaps a replacement extends it.
     fn to_source(&self, s: Span) -> Span {
         Span::new(self.map(s.start, false), self.map(s.end, true), s.kind)
     }

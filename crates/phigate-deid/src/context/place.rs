@@ -317,10 +317,8 @@ impl Ctx<'_> {
                             && self.is(k - 1, &["in"])
                             && self.joined(k - 2, &[])
                             && self.is(k - 2, TRAVEL_VERBS)))));
-        if origin {
-            if self.unfamiliar(i) || t.has(Flags::PLACE) {
-                self.emit(i, i, Kind::Location, "origin");
-            }
+        if origin && (self.unfamiliar(i) || t.has(Flags::PLACE)) {
+            self.emit(i, i, Kind::Location, "origin");
             return;
         }
         if !self.is(k, &["to", "from", "at", "into", "on"]) {
