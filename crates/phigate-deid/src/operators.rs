@@ -292,20 +292,7 @@ impl Deidentifier {
         if self.policy.uses(Operator::Pseudonym) && self.key.is_none() {
             return Err(Error::MissingKey);
         }
-        let mut out = String::with_capacity(text.len());
-        let mut at = 0;
-        for s in spans {
-            if s.start < at || s.end > text.len() {
-                continue;
-            }
-            out.push_str(&text[at..s.start]);
-            let value = &text[s.start..s.end];
-            let replacement = self.replace(value, s.kind, patient)?;
-            out.push_str(&replacement);
-            at = s.end;
-        }
-        out.push_str(&text[at..]);
-        Ok(out)
+        crate::settle::splice(text, spans, |value, s| self.replace(value, s.kind, patient), |_, _| {})
     }
 
     fn replace(&self, value: &str, kind: Kind, patient: &mut PatientContext) -> Result<String> {

@@ -71,22 +71,17 @@ struct Region {
 impl Preview {
     /// Writes `text` with `spans` (sorted, non-overlapping) replaced.
     fn new(text: &str, spans: &[Span], replace: impl Fn(&str, Span) -> String) -> Self {
-        let mut out = String::with_capacity(text.len());
         let mut regions = Vec::with_capacity(spans.len());
-        let mut at = 0;
-        for s in spans {
-            if s.start < at || s.end > text.len() {
-                continue;
-            }
-            out.push_str(&text[at..s.start]);
-            let value = &text[s.start..s.end];
-            let y_start = out.len();
-            out.push_str(&replace(value, *s));
-            regions.push(Region { y_start, y_end: out.len(), x_start: s.start, x_end: s.end });
-            at = s.end;
-        }
-        out.push_str(&text[at..]);
-        Self { text: out, regions }
+        let spliced = splice(
+            text,
+            spans,
+            |value, s| Ok::<_, std::convert::Infallible>(replace(value, s)),
+            |y: std::ops::Range<usize>, s| {
+                regions.push(Region { y_start: y.start, y_end: y.end, x_start: s.start, x_end: s.end });
+            },
+        );
+        let Ok(text) = spliced;
+        Self { text, regions }
     }
 
     /// Maps a span found in the preview back to the source text. A start or
@@ -110,6 +105,32 @@ impl Preview {
             r.x_start
         }
     }
+}
+
+/// `text` with each of `spans` (sorted) replaced by what `replace` returns
+/// for its value; a span that overlaps the one before it, or runs past the
+/// end, is skipped. `placed` learns where each replacement landed in the
+/// output. The one splicing loop behind both redaction and its preview.
+pub(crate) fn splice<E>(
+    text: &str,
+    spans: &[Span],
+    mut replace: impl FnMut(&str, Span) -> Result<String, E>,
+    mut placed: impl FnMut(std::ops::Range<usize>, Span),
+) -> Result<String, E> {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for s in spans {
+        if s.start < at || s.end > text.len() {
+            continue;
+        }
+        out.push_str(&text[at..s.start]);
+        let y_start = out.len();
+        out.push_str(&replace(&text[s.start..s.end], *s)?);
+        placed(y_start..out.len(), *s);
+        at = s.end;
+    }
+    out.push_str(&text[at..]);
+    Ok(out)
 }
 
 /// Whether every byte of `s` lies in some span of `spans` (sorted,
