@@ -224,6 +224,21 @@ impl Ctx<'_> {
         })
     }
 
+    /// "Oron's": a possessive whose stem is [`Self::unfamiliar`], as in a
+    /// facility named for someone ("St. Oron's", "at makirle beeld's").
+    fn unfamiliar_possessive(&self, i: usize) -> bool {
+        self.tok(i).is_some_and(|t| {
+            let w = t.text(self.text);
+            let Some(stem) = w.strip_suffix("'s").or_else(|| w.strip_suffix("'S")) else { return false };
+            !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::NAME | Flags::PLACE | Flags::FACILITY)
+                && t.cue == Cue::None
+                && stem.len() >= 3
+                && stem.bytes().all(|c| c.is_ascii_alphabetic())
+                && !crate::dictionary::is_english_word(stem)
+                && !crate::dictionary::near_vocabulary(stem)
+        })
+    }
+
     /// The word at `i`, ASCII-lowercased on the stack.
     fn word(&self, i: usize) -> Lower {
         self.toks.get(i).map_or_else(Lower::default, |t| Lower::new(&self.text[t.start..t.end]))
@@ -670,6 +685,18 @@ mod tests {
         // "University of X" before a hospital word.
         assert!(names("PRESENTED TO U OF TARL MED CENTER").iter().any(|n| n.contains("TARL")));
         assert!(names("studied at the university of life, then nursing").is_empty());
+        // Trips by ambulance and helicopter, and two-word destinations.
+        assert!(names("NSTEMI, tx to QUORB for cath").contains(&"QUORB".to_owned()));
+        assert!(names("at OSH-> medflight to Zelvane for cath").contains(&"Zelvane".to_owned()));
+        assert!(names("transfer back to rere kinni today").contains(&"rere kinni".to_owned()));
+        assert!(names("tx to floor, sent to CT, tx to stepdown").is_empty());
+        // A hospital named before its department, without a verb.
+        assert!(names("RI AMI, to Vornack cath lab, 3VD").contains(&"Vornack".to_owned()));
+        assert!(names("to CT then to cath lab, to ED").is_empty());
+        // A saint's name no list knows, where a patient goes.
+        assert!(names("wishes to return to St Oron's after weaning").contains(&"St Oron's".to_owned()));
+        assert!(names("TO GO TO ST. STLE ON TUESDAY").contains(&"ST. STLE".to_owned()));
+        assert!(names("ST ELEVATION NOTED, CHANGES TO ST DEPRS").is_empty());
     }
 
     #[test]

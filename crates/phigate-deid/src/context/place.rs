@@ -96,10 +96,16 @@ impl Ctx<'_> {
         }
         if t.cue == Cue::Saint && self.joined(i, &['.']) {
             let j = i + 1;
+            // "transfer to St. Oron's", "GO TO ST. STLE": where a patient
+            // goes, a saint's name no list knows, written with the saint's
+            // dot or as a possessive ("changes to ST depression" stays).
+            let destination = i > 0 && self.joined(i - 1, &[]) && self.is(i - 1, &["to", "at", "from"]);
+            let dotted = self.gap_after(i).starts_with('.');
+            let unknown_saint = destination && ((dotted && self.unfamiliar(j)) || self.unfamiliar_possessive(j));
             if self.tok(j).is_some_and(|n| {
                 !n.has(Flags::STOP | Flags::COMMON)
                     && n.cue == Cue::None
-                    && n.has(Flags::NAME | Flags::FACILITY | Flags::PLACE)
+                    && (n.has(Flags::NAME | Flags::FACILITY | Flags::PLACE) || unknown_saint)
             }) {
                 self.emit(i, j, Kind::Location, "saint");
             }
@@ -374,16 +380,29 @@ impl Ctx<'_> {
                         "sent",
                         "tranfered",
                         "trans",
+                        "tx",
+                        "enroute",
+                        "medflight",
+                        "medflighted",
                     ],
                 ));
-        if !(moved || (unit_number && self.is(k, &["to", "on", "from"]))) {
+        // "to FRE cath lab", "enroute to gis er": a word no list knows
+        // before a hospital's department names the hospital.
+        let department_after = self.gap_after(i) == " "
+            && self.is(i + 1, &["er", "ew", "ed", "cath"])
+            && self.is(k, &["to", "at", "from"])
+            && self.unfamiliar(i);
+        if !(moved || department_after || (unit_number && self.is(k, &["to", "on", "from"]))) {
             return;
         }
         // "transfer to stepdown", "able to reinsert": units and English words.
         let w = t.text(self.text);
         let english = !t.has(Flags::NAME | Flags::PLACE | Flags::FACILITY) && dictionary::is_english_word(w);
         if !is_unit_abbreviation(w) && !english {
-            self.emit(i, i, Kind::Location, "destination");
+            // "transfer back to rere kinni", "sent to Lishic Thmon EW": a
+            // second word no list knows belongs to the same name.
+            let last = if self.gap_after(i) == " " && self.unfamiliar(i + 1) { i + 1 } else { i };
+            self.emit(i, last, Kind::Location, "destination");
         }
     }
 }
