@@ -25,7 +25,7 @@ mod checksum;
 mod date;
 mod holiday;
 pub use checksum::{luhn_ok, npi_ok, ssn_ok, vin_ok};
-use date::{UNIT_WORDS, apostrophe_years, numeric_dates, ordinal_days, written_dates};
+use date::{UNIT_WORDS, apostrophe_years, dotted_dates, numeric_dates, ordinal_days, written_dates};
 
 struct Patterns {
     date_numeric: meta::Regex,
@@ -101,7 +101,7 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         r"(?-u)(?i)(?-u:\b){MONTH}\.?\s{{0,2}}(?:(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?)(?:,?\s*(?:1[89]|20)?\d\d)?(?-u:\b)"
     )).to_string(),
         (format!(
-        r"(?-u)(?i)(?-u:\b)(?:3[01]|[12]\d|0?[1-9])(?:(?:st|nd|rd|th)?\s{{0,2}}(?:of\s+)?{MONTH}(?-u:\b)\.?(?:,?\s*(?:1[89]|20)\d\d(?-u:\b))?|-{MONTH}-(?:19|20)?\d\d(?-u:\b))"
+        r"(?-u)(?i)(?-u:\b)(?:3[01]|[12]\d|0?[1-9])(?:(?:st|nd|rd|th)?\s{{0,2}}(?:of\s+)?{MONTH}(?-u:\b)\.?(?:,?\s*(?:1[89]|20)\d\d(?-u:\b))?|-{MONTH}(?:-(?:19|20)?\d\d)?(?-u:\b))"
     )).to_string(),
         (format!(
         r"(?-u)(?i)(?-u:\b)(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty[- ]\w+|thirtieth|thirty[- ]first)\s+of\s+{MONTH}(?-u:\b)"
@@ -202,6 +202,7 @@ pub fn find(text: &str, tokens: &[Token], out: &mut Vec<Span>) {
         _ => true,
     };
     numeric_dates(p, text, &shape.runs, out);
+    dotted_dates(text, &shape.runs, out);
     if text.as_bytes().contains(&b'\'') {
         apostrophe_years(text, out);
     }
@@ -910,6 +911,14 @@ mod tests {
         assert!(has("bay on 24-Aug-2022.", "24-Aug-2022", Kind::Date));
         assert!(has("NOTE - 25-DEC-2024\n", "25-DEC-2024", Kind::Date));
         assert!(has("date: 17-Feb-23 by", "17-Feb-23", Kind::Date));
+        assert!(has("cultures sent 13-Oct, pending", "13-Oct", Kind::Date));
+        // Dotted month.day.year, but not decimals run together, versions,
+        // addresses or doses.
+        assert!(has("labs 10.13.04 pending", "10.13.04", Kind::Date));
+        assert!(has("dated 3.5.2021.", "3.5.2021", Kind::Date));
+        for text in ["abg 7.45.34.7 on", "ver 1.2.3 ok", "ip 10.1.2.30 ok", "K 4.1.10 mg", "pH 7.35.40", "13.5.04"] {
+            assert!(kinds(text).iter().all(|(_, k)| *k != Kind::Date), "{text}");
+        }
         // Two dates run together by a slash; a day named by its ordinal
         // alone at the end of a clause; years before 1900.
         assert!(has("HAD TREATMENTS 10/03/10/04 AND", "10/03/10/04", Kind::Date));

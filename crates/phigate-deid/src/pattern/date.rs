@@ -48,6 +48,38 @@ fn month_word_before(text: &str, apostrophe: usize) -> Option<usize> {
     (!word.is_empty() && crate::dictionary::lookup(word).0.intersects(Flags::MONTH)).then_some(start)
 }
 
+/// "10.13.04", "3.5.2021": month, day and year joined by dots, as some
+/// sites and European-trained writers date. All three parts must be there
+/// and valid, and nothing numeric may be glued on either side, so a run of
+/// decimals ("7.45.34.7"), a version or an IP address is left alone.
+pub(super) fn dotted_dates(text: &str, runs: &[(usize, usize)], out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    for (k, w) in runs.windows(3).enumerate() {
+        let [(s0, e0), (s1, e1), (s2, e2)] = [w[0], w[1], w[2]];
+        let joined = b.get(e0) == Some(&b'.') && s1 == e0 + 1 && b.get(e1) == Some(&b'.') && s2 == e1 + 1;
+        if !joined || e0 - s0 > 2 || e1 - s1 > 2 || !matches!(e2 - s2, 2 | 4) {
+            continue;
+        }
+        let glued_before = s0 > 0 && matches!(b[s0 - 1], b'.' | b'/' | b'-' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z');
+        let glued_after = match b.get(e2) {
+            Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'/' | b'-') => true,
+            Some(b'.') => b.get(e2 + 1).is_some_and(u8::is_ascii_digit),
+            _ => false,
+        };
+        // The third of four dotted runs ("1.2.3.4") is an address, not a date.
+        let fourth = runs.get(k + 3).is_some_and(|&(s3, _)| s3 == e2 + 1 && b[e2] == b'.');
+        if glued_before || glued_after || fourth || UNIT_WORDS.contains(&next_word(text, e2).as_str()) {
+            continue;
+        }
+        let num = |s: usize, e: usize| text[s..e].parse::<u32>().ok();
+        let (Some(month), Some(day), Some(year)) = (num(s0, e0), num(s1, e1), num(s2, e2)) else { continue };
+        let year_ok = e2 - s2 == 2 || (1900..2100).contains(&year);
+        if (1..=12).contains(&month) && (1..=31).contains(&day) && year_ok {
+            out.push(Span::new(s0, e2, Kind::Date));
+        }
+    }
+}
+
 /// "it's the 11th.", "discharged on the 3rd": a day of the month named by
 /// its ordinal alone. Only after "the" and before the end of a clause, so
 /// "the 4th ICS", "the 5th rib" and "3rd floor" stay: an ordinal with a noun
