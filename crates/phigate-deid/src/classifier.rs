@@ -213,6 +213,18 @@ impl Model {
             let kind = match self.predict(&feats.of(i, self.bits)) {
                 NAME => Kind::Name,
                 PLACE => Kind::Location,
+                // "Hyls Musey, R.N.": the word after a found name, written
+                // the same way and known to no list or dictionary, is the
+                // rest of that name (the model scores words one at a time and
+                // has seen few surnames as odd as the first names it finds).
+                _ if i > 0
+                    && out.last().is_some_and(|f| f.span.kind == Kind::Name && f.span.end == tokens[i - 1].end)
+                    && &text[tokens[i - 1].end..t.start] == " "
+                    && same_shape(&tokens[i - 1], t)
+                    && unknown_word(text, t) =>
+                {
+                    Kind::Name
+                }
                 _ => continue,
             };
             if let Some(last) = out.last_mut()
@@ -236,6 +248,23 @@ impl Model {
 /// identifier, and the patterns find it.
 pub fn is_candidate(t: &Token) -> bool {
     !t.has(Flags::STOP | Flags::COMMON | Flags::ID_CUE)
+}
+
+/// Both capitalised, or both all capitals, or both lower case.
+fn same_shape(a: &Token, b: &Token) -> bool {
+    a.has(Flags::CAP) == b.has(Flags::CAP) && a.has(Flags::UPPER) == b.has(Flags::UPPER)
+}
+
+/// Letters only, three or more, and in no list, no English dictionary and
+/// no typo of clinical vocabulary.
+fn unknown_word(text: &str, t: &Token) -> bool {
+    let w = t.text(text);
+    !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::NAME | Flags::PLACE | Flags::FACILITY)
+        && t.cue == crate::dictionary::Cue::None
+        && w.len() >= 3
+        && w.bytes().all(|c| c.is_ascii_alphabetic())
+        && !crate::dictionary::is_english_word(w)
+        && !crate::dictionary::near_vocabulary(w)
 }
 
 fn joinable(between: &str) -> bool {
@@ -276,6 +305,25 @@ mod tests {
         let toks = crate::token::tokenize(text);
         let candidates: Vec<&str> = toks.iter().filter(|t| is_candidate(t)).map(|t| t.text(text)).collect();
         assert_eq!(candidates, ["Quillfeather"]);
+    }
+
+    #[test]
+    fn an_unknown_word_after_a_found_name_is_its_surname() {
+        let m = embedded();
+        let text = "settings ok. Hyls Musey, R.N.";
+        let toks = crate::token::tokenize(text);
+        let feats = TextFeatures::new(text, &toks);
+        let musey = toks.iter().position(|t| t.text(text) == "Musey").unwrap();
+        assert_ne!(m.predict(&feats.of(musey, m.bits)), NAME, "the model alone misses the surname");
+        let found: Vec<&str> =
+            m.find(text, &toks, |_, _| false).iter().map(|f| &text[f.span.start..f.span.end]).collect();
+        assert_eq!(found, ["Hyls Musey"]);
+        // Not a word of another shape, nor vocabulary.
+        let text = "settings ok. Hyls MUSEY, Hyls aware.";
+        let toks = crate::token::tokenize(text);
+        let found: Vec<&str> =
+            m.find(text, &toks, |_, _| false).iter().map(|f| &text[f.span.start..f.span.end]).collect();
+        assert!(found.iter().all(|f| !f.contains(' ')), "{found:?}");
     }
 
     #[test]

@@ -412,7 +412,12 @@ impl Ctx<'_> {
         let speech = |w: &str| {
             [
                 "spoke",
+                "speak",
+                "speaks",
                 "talked",
+                "talk",
+                "talking",
+                "made",
                 "met",
                 "consult",
                 "spoken",
@@ -630,6 +635,8 @@ mod tests {
         // After someone spoken with, in any case; not after "per".
         assert_eq!(names("CASE MANAGER SPOKE WITH QUILLANE TODAY"), ["QUILLANE"]);
         assert_eq!(names("talked with vorrick from case management"), ["vorrick"]);
+        assert!(names("SON TO SPEAK WITH GALAK BANKOON IN AM.").contains(&"GALAK BANKOON".to_owned()));
+        assert_eq!(names("contact was made with mcnack from ethics"), ["mcnack"]);
         assert!(names("k replaced per protol, per standards").is_empty());
         // Typos of vocabulary and vague relations stay.
         assert!(names("DAUGHTER VISTED TODAY, SON CALEED").is_empty());
