@@ -221,7 +221,7 @@ impl Model {
                     && out.last().is_some_and(|f| f.span.kind == Kind::Name && f.span.end == tokens[i - 1].end)
                     && &text[tokens[i - 1].end..t.start] == " "
                     && same_shape(&tokens[i - 1], t)
-                    && unknown_word(text, t) =>
+                    && crate::context::unknown_word(t, t.text(text)) =>
                 {
                     Kind::Name
                 }
@@ -253,18 +253,6 @@ pub fn is_candidate(t: &Token) -> bool {
 /// Both capitalised, or both all capitals, or both lower case.
 fn same_shape(a: &Token, b: &Token) -> bool {
     a.has(Flags::CAP) == b.has(Flags::CAP) && a.has(Flags::UPPER) == b.has(Flags::UPPER)
-}
-
-/// Letters only, three or more, and in no list, no English dictionary and
-/// no typo of clinical vocabulary.
-fn unknown_word(text: &str, t: &Token) -> bool {
-    let w = t.text(text);
-    !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::NAME | Flags::PLACE | Flags::FACILITY)
-        && t.cue == crate::dictionary::Cue::None
-        && w.len() >= 3
-        && w.bytes().all(|c| c.is_ascii_alphabetic())
-        && !crate::dictionary::is_english_word(w)
-        && !crate::dictionary::near_vocabulary(w)
 }
 
 fn joinable(between: &str) -> bool {

@@ -102,6 +102,21 @@ pub fn find(text: &str, tokens: &[Token], rules: RuleSet) -> Vec<Finding> {
     cx.out
 }
 
+/// True if `word` (token `t`'s text, or its stem) is known to no list, no
+/// clinical vocabulary and no English dictionary, and is no typo of
+/// vocabulary (one edit away): three letters or more, letters only. After a
+/// cue that says what kind of word comes next, such a word is the
+/// identifier itself (a name new to every list: "son Kria", "DAUGHTER
+/// TUJIMOUFF"); the classifier asks the same of a word after a name.
+pub(crate) fn unknown_word(t: &Token, word: &str) -> bool {
+    !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::NAME | Flags::PLACE | Flags::FACILITY)
+        && t.cue == Cue::None
+        && word.len() >= 3
+        && word.bytes().all(|c| c.is_ascii_alphabetic())
+        && !crate::dictionary::is_english_word(word)
+        && !crate::dictionary::near_vocabulary(word)
+}
+
 /// Dotted abbreviations of roles and services ("R.T.", "P.T.", "S.W."),
 /// which follow "by" as a person's initials do.
 const ROLE_INITIALS: &[&str] = &[
@@ -208,20 +223,9 @@ impl Ctx<'_> {
     }
 
     /// A word that no list, no clinical vocabulary and no English dictionary
-    /// knows, and that is no typo of vocabulary (one edit away): after a cue that
-    /// says what kind of word comes next, such a word is the identifier
-    /// itself (a name new to every list: "son Kria", "DAUGHTER TUJIMOUFF").
-    /// Three letters or more, letters only.
+    /// knows, and that is no typo of vocabulary: see [`unknown_word`].
     fn unfamiliar(&self, i: usize) -> bool {
-        self.tok(i).is_some_and(|t| {
-            let w = t.text(self.text);
-            !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::NAME | Flags::PLACE | Flags::FACILITY)
-                && t.cue == Cue::None
-                && w.len() >= 3
-                && w.bytes().all(|c| c.is_ascii_alphabetic())
-                && !crate::dictionary::is_english_word(w)
-                && !crate::dictionary::near_vocabulary(w)
-        })
+        self.tok(i).is_some_and(|t| unknown_word(&t, t.text(self.text)))
     }
 
     /// "Oron's": a possessive whose stem is [`Self::unfamiliar`], as in a
@@ -229,13 +233,7 @@ impl Ctx<'_> {
     fn unfamiliar_possessive(&self, i: usize) -> bool {
         self.tok(i).is_some_and(|t| {
             let w = t.text(self.text);
-            let Some(stem) = w.strip_suffix("'s").or_else(|| w.strip_suffix("'S")) else { return false };
-            !t.has(Flags::COMMON | Flags::STOP | Flags::INITIAL | Flags::NAME | Flags::PLACE | Flags::FACILITY)
-                && t.cue == Cue::None
-                && stem.len() >= 3
-                && stem.bytes().all(|c| c.is_ascii_alphabetic())
-                && !crate::dictionary::is_english_word(stem)
-                && !crate::dictionary::near_vocabulary(stem)
+            w.strip_suffix("'s").or_else(|| w.strip_suffix("'S")).is_some_and(|stem| unknown_word(&t, stem))
         })
     }
 
